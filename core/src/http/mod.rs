@@ -1,0 +1,1 @@
+//! A pure HTTP/1.1 codec shared by both runtimes.

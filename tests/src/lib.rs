@@ -1,0 +1,1 @@
+//! Scenario harness shared by the simulator and both runtimes.
