@@ -190,3 +190,229 @@ fn hex_digit(byte: u8) -> u8 {
         _ => 0,
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    /// Feeds `pieces` in order as a runtime would, keeping unconsumed bytes for the next feed.
+    fn decode_pieces(
+        decoder: &mut ChunkedDecoder,
+        pieces: &[&[u8]],
+    ) -> Result<(Vec<u8>, usize, bool), HttpError> {
+        let mut out = Vec::new();
+        let mut consumed_total = 0;
+        let mut done = false;
+        let mut pending = Vec::new();
+        for piece in pieces {
+            pending.extend_from_slice(piece);
+            let (consumed, finished) = decoder.feed(&pending, &mut out)?;
+            consumed_total += consumed;
+            pending.drain(..consumed);
+            done = finished;
+        }
+        Ok((out, consumed_total, done))
+    }
+
+    fn decode_all(max_body: usize, input: &[u8]) -> Result<(Vec<u8>, usize, bool), HttpError> {
+        decode_pieces(&mut ChunkedDecoder::new(max_body), &[input])
+    }
+
+    const WIKI: &[u8] = b"4\r\nWiki\r\n5;name=\"val\"\r\npedia\r\nE \r\n in\r\n\r\nchunks.\r\n0\r\nX-Checksum: 42\r\nX-More: yes\r\n\r\n";
+
+    #[test]
+    fn decodes_chunks_skipping_extensions_and_trailers() {
+        let mut input = WIKI.to_vec();
+        input.extend_from_slice(b"GET / HTTP/1.1\r\n");
+        let (out, consumed, done) = decode_all(1024, &input).unwrap();
+        assert_eq!(out, b"Wikipedia in\r\n\r\nchunks.");
+        assert_eq!((consumed, done), (WIKI.len(), true));
+    }
+
+    #[test]
+    fn byte_by_byte_feeding_finishes_exactly_on_the_last_byte() {
+        let mut decoder = ChunkedDecoder::new(1024);
+        let mut out = Vec::new();
+        for (i, byte) in WIKI.iter().enumerate() {
+            let (consumed, done) = decoder.feed(std::slice::from_ref(byte), &mut out).unwrap();
+            assert_eq!(consumed, 1);
+            assert_eq!(done, i == WIKI.len() - 1, "byte {i}");
+        }
+        assert_eq!(out, b"Wikipedia in\r\n\r\nchunks.");
+        assert!(decoder.is_done());
+    }
+
+    #[test]
+    fn empty_body_is_just_the_last_chunk() {
+        assert_eq!(decode_all(0, b"0\r\n\r\n"), Ok((Vec::new(), 5, true)));
+        assert_eq!(decode_all(0, b"000\r\n\r\n"), Ok((Vec::new(), 7, true)));
+    }
+
+    #[test]
+    fn finished_decoder_consumes_nothing_more() {
+        let mut decoder = ChunkedDecoder::new(16);
+        let mut out = Vec::new();
+        assert_eq!(
+            decoder.feed(b"1\r\na\r\n0\r\n\r\n", &mut out),
+            Ok((11, true))
+        );
+        assert_eq!(decoder.feed(b"1\r\nb\r\n", &mut out), Ok((0, true)));
+        assert_eq!(out, b"a");
+    }
+
+    #[test]
+    fn hex_sizes_accept_both_cases() {
+        let body = vec![b'x'; 0xAB];
+        let mut input = b"aB\r\n".to_vec();
+        input.extend_from_slice(&body);
+        input.extend_from_slice(b"\r\n0\r\n\r\n");
+        assert_eq!(decode_all(1024, &input).unwrap().0, body);
+    }
+
+    #[test]
+    fn chunk_size_beyond_64_bits_is_an_encoding_error() {
+        let err = decode_all(usize::MAX, b"10000000000000000\r\n").unwrap_err();
+        assert_eq!(
+            err,
+            HttpError::ChunkedEncoding("chunk size overflows 64 bits".into())
+        );
+        assert_eq!(err.status(), 400);
+    }
+
+    #[test]
+    fn body_larger_than_the_limit_is_refused_before_reading_it() {
+        assert_eq!(
+            decode_all(8, b"5\r\nhello\r\n3\r\nabc\r\n0\r\n\r\n")
+                .unwrap()
+                .0,
+            b"helloabc"
+        );
+        let err = decode_all(8, b"5\r\nhello\r\n4\r\n").unwrap_err();
+        assert_eq!(err, HttpError::BodyTooLarge);
+        assert_eq!(err.status(), 413);
+        assert_eq!(
+            decode_all(1 << 20, b"fffffffffffff\r\n"),
+            Err(HttpError::BodyTooLarge)
+        );
+    }
+
+    #[test]
+    fn framing_violations_are_encoding_errors() {
+        let cases: [&[u8]; 8] = [
+            b"\r\n",
+            b"x\r\n",
+            b"5x\r\n",
+            b"5\nhello",
+            b"5\r\nhelloXY",
+            b"5\r\nhello\r\n0\r\n\n",
+            b"0\r\nX-T: 1\n",
+            b"3;ext\n",
+        ];
+        for input in cases {
+            let err = decode_all(1024, input).unwrap_err();
+            assert!(
+                matches!(err, HttpError::ChunkedEncoding(_)),
+                "{input:?}: {err:?}"
+            );
+        }
+    }
+
+    #[test]
+    fn endless_chunk_extension_is_cut_off() {
+        let mut input = b"1;".to_vec();
+        input.resize(MAX_METADATA_BYTES + 1, b'a');
+        let err = decode_all(1024, &input).unwrap_err();
+        assert!(matches!(err, HttpError::ChunkedEncoding(_)), "{err:?}");
+    }
+
+    #[test]
+    fn errors_are_sticky() {
+        let mut decoder = ChunkedDecoder::new(1024);
+        let mut out = Vec::new();
+        let first = decoder.feed(b"z", &mut out).unwrap_err();
+        assert_eq!(decoder.feed(b"0\r\n\r\n", &mut out), Err(first));
+    }
+
+    #[test]
+    fn one_mebibyte_of_garbage_never_panics() {
+        let mut state = 0x9E37_79B9_7F4A_7C15_u64;
+        let mut next = move || {
+            state ^= state << 13;
+            state ^= state >> 7;
+            state ^= state << 17;
+            state
+        };
+        let garbage: Vec<u8> = (0..1 << 20).map(|_| next() as u8).collect();
+        let alphabet = b"0123456789abcdefABCDEF;\r\n \t=xyz";
+        let chunky: Vec<u8> = (0..1 << 20)
+            .map(|_| alphabet[(next() % alphabet.len() as u64) as usize])
+            .collect();
+        for input in [&garbage, &chunky] {
+            let mut decoder = ChunkedDecoder::new(1 << 16);
+            let mut out = Vec::new();
+            let mut rest = &input[..];
+            while !rest.is_empty() {
+                let take = (next() % 4096) as usize + 1;
+                let piece = &rest[..take.min(rest.len())];
+                match decoder.feed(piece, &mut out) {
+                    Ok((consumed, false)) => rest = &rest[consumed..],
+                    Ok((_, true)) | Err(_) => break,
+                }
+            }
+            assert!(out.len() <= 1 << 16);
+        }
+    }
+
+    fn encoded_body() -> impl Strategy<Value = (Vec<u8>, Vec<u8>)> {
+        let chunk = (prop::collection::vec(any::<u8>(), 1..48), any::<bool>());
+        let trailers = prop::collection::vec("[A-Za-z-]{1,8}: [ -~]{0,8}", 0..3);
+        (prop::collection::vec(chunk, 0..6), trailers).prop_map(|(chunks, trailers)| {
+            let mut encoded = Vec::new();
+            for (data, extension) in &chunks {
+                encoded.extend_from_slice(format!("{:x}", data.len()).as_bytes());
+                if *extension {
+                    encoded.extend_from_slice(b";ext=1");
+                }
+                encoded.extend_from_slice(b"\r\n");
+                encoded.extend_from_slice(data);
+                encoded.extend_from_slice(b"\r\n");
+            }
+            encoded.extend_from_slice(b"0\r\n");
+            for trailer in &trailers {
+                encoded.extend_from_slice(trailer.as_bytes());
+                encoded.extend_from_slice(b"\r\n");
+            }
+            encoded.extend_from_slice(b"\r\n");
+            let body = chunks.into_iter().flat_map(|(data, _)| data).collect();
+            (body, encoded)
+        })
+    }
+
+    proptest! {
+        #[test]
+        fn any_split_point_decodes_to_the_same_body((body, encoded) in encoded_body()) {
+            let mut framed = encoded.clone();
+            framed.extend_from_slice(b"NEXT");
+            for split in 0..=framed.len() {
+                let (head, tail) = framed.split_at(split);
+                let result = decode_pieces(&mut ChunkedDecoder::new(4096), &[head, tail]);
+                prop_assert_eq!(result, Ok((body.clone(), encoded.len(), true)));
+            }
+        }
+
+        #[test]
+        fn arbitrary_bytes_never_panic(
+            input in prop::collection::vec(any::<u8>(), 0..65536),
+            max_body in 0usize..100_000,
+            split in any::<prop::sample::Index>(),
+        ) {
+            let (head, tail) = input.split_at(split.index(input.len() + 1));
+            let mut decoder = ChunkedDecoder::new(max_body);
+            if let Ok((out, consumed, _)) = decode_pieces(&mut decoder, &[head, tail]) {
+                prop_assert!(out.len() <= max_body);
+                prop_assert!(consumed <= input.len());
+            }
+        }
+    }
+}

@@ -9,6 +9,7 @@
 pub mod chunked;
 pub mod cors;
 pub mod error;
+mod fields;
 pub mod query;
 pub mod request;
 pub mod response;

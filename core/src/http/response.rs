@@ -207,3 +207,129 @@ fn put_sanitized(out: &mut BytesMut, text: &str) {
         out.put_u8(if control { b' ' } else { byte });
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::http::HttpError;
+
+    fn text(bytes: &Bytes) -> &str {
+        std::str::from_utf8(bytes).unwrap()
+    }
+
+    #[test]
+    fn text_response_encodes_head_and_body_byte_exact() {
+        let wire = Response::text(200, "ok").encode(true);
+        assert_eq!(
+            text(&wire),
+            "HTTP/1.1 200 OK\r\nContent-Type: text/plain; charset=UTF-8\r\nContent-Length: 2\r\nConnection: keep-alive\r\n\r\nok"
+        );
+    }
+
+    #[test]
+    fn encode_head_announces_the_body_length_without_the_body() {
+        let response = Response::json(200, "[1,2]").header("Cache-Control", "no-store");
+        assert_eq!(
+            text(&response.encode_head(false)),
+            "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nCache-Control: no-store\r\nContent-Length: 5\r\nConnection: close\r\n\r\n"
+        );
+    }
+
+    #[test]
+    fn error_response_is_json_with_escaped_fields() {
+        let wire = error_response(400, "bad_request", "a \"quoted\" \\ line\n").encode(false);
+        assert_eq!(
+            text(&wire),
+            "HTTP/1.1 400 Bad Request\r\nContent-Type: application/json\r\nContent-Length: 57\r\nConnection: close\r\n\r\n{\"error\":\"bad_request\",\"detail\":\"a \\\"quoted\\\" \\\\ line\\n\"}"
+        );
+    }
+
+    #[test]
+    fn http_errors_answer_with_their_status_and_code() {
+        let response = HttpError::TooManyHeaders.to_response();
+        assert_eq!(response.status, 431);
+        assert_eq!(
+            response.body,
+            "{\"error\":\"too_many_headers\",\"detail\":\"request has more header fields than the limit\"}"
+        );
+    }
+
+    #[test]
+    fn bodiless_statuses_get_neither_length_nor_body() {
+        let no_content = Response::text(204, "ignored").encode(true);
+        assert_eq!(
+            text(&no_content),
+            "HTTP/1.1 204 No Content\r\nContent-Type: text/plain; charset=UTF-8\r\nConnection: keep-alive\r\n\r\n"
+        );
+        let not_modified = Response::new(304).encode(false);
+        assert_eq!(
+            text(&not_modified),
+            "HTTP/1.1 304 Not Modified\r\nConnection: close\r\n\r\n"
+        );
+    }
+
+    #[test]
+    fn switching_protocols_keeps_the_callers_connection_header() {
+        let wire = Response::new(101)
+            .header("Upgrade", "websocket")
+            .header("Connection", "Upgrade")
+            .header("Sec-WebSocket-Accept", "s3pPLMBiTxaQ9kYGzzhZRbK+xOo=")
+            .encode(true);
+        assert_eq!(
+            text(&wire),
+            "HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Accept: s3pPLMBiTxaQ9kYGzzhZRbK+xOo=\r\n\r\n"
+        );
+    }
+
+    #[test]
+    fn caller_framing_headers_are_replaced_by_the_encoders() {
+        let wire = Response::text(200, "abc")
+            .header("content-length", "99")
+            .header("Transfer-Encoding", "chunked")
+            .header("Connection", "close")
+            .encode(true);
+        assert_eq!(
+            text(&wire),
+            "HTTP/1.1 200 OK\r\nContent-Type: text/plain; charset=UTF-8\r\nContent-Length: 3\r\nConnection: keep-alive\r\n\r\nabc"
+        );
+    }
+
+    #[test]
+    fn control_characters_in_headers_cannot_split_the_response() {
+        let wire = Response::new(200)
+            .header("X-Echo", "a\r\nSet-Cookie: x\0\tz")
+            .encode_head(true);
+        assert_eq!(
+            text(&wire),
+            "HTTP/1.1 200 OK\r\nX-Echo: a  Set-Cookie: x \tz\r\nContent-Length: 0\r\nConnection: keep-alive\r\n\r\n"
+        );
+    }
+
+    #[test]
+    fn status_outside_three_digits_is_written_as_500() {
+        let wire = Response::new(42).encode_head(false);
+        assert!(text(&wire).starts_with("HTTP/1.1 500 Internal Server Error\r\n"));
+        let wire = Response::new(1000).encode_head(false);
+        assert!(text(&wire).starts_with("HTTP/1.1 500 Internal Server Error\r\n"));
+    }
+
+    #[test]
+    fn unknown_statuses_have_an_empty_reason_phrase() {
+        assert_eq!(reason_phrase(431), "Request Header Fields Too Large");
+        assert_eq!(reason_phrase(299), "");
+        let wire = Response::new(299).encode_head(true);
+        assert!(text(&wire).starts_with("HTTP/1.1 299 \r\n"));
+    }
+
+    #[test]
+    fn body_replaces_an_earlier_content_type() {
+        let response = Response::new(200)
+            .header("content-type", "text/html")
+            .body("application/octet-stream", vec![0u8, 1]);
+        assert_eq!(
+            response.headers,
+            vec![("Content-Type", "application/octet-stream".to_owned())]
+        );
+        assert_eq!(response.body, Bytes::from_static(&[0, 1]));
+    }
+}
