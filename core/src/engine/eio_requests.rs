@@ -283,8 +283,13 @@ impl Engine {
         let Some(client) = self.clients.get_mut(&id) else {
             return false;
         };
+        let before = client.eio.poll_timeout();
         let sent = client.eio.send(frames, volatile, now, &mut self.out);
-        self.refresh_timer(id);
+        // Only a polling queue crossing its bound moves a deadline; skipping the timer table
+        // otherwise keeps a broadcast's per-recipient cost to a refcount and a queue push.
+        if client.eio.poll_timeout() != before {
+            self.refresh_timer(id);
+        }
         sent
     }
 }
