@@ -1,9 +1,86 @@
-//! iorelay-core: a sans-io Engine.IO v4 / Socket.IO v5 state machine.
+//! # iorelay-core
 //!
-//! (The manual — run loop, drain rule, time, errors, backpressure — is written with the engine.)
+//! A sans-io Engine.IO v4 / Socket.IO v5 server: a pure state machine with no sockets, threads,
+//! async, clock reads or randomness of its own. You own the IO; the [`Engine`] owns every
+//! protocol decision.
+//!
+//! ## The run loop
+//!
+//! One way in, one way out:
+//!
+//! 1. Feed what happened with [`Engine::handle_input`] (an HTTP request, a websocket message,
+//!    a closed connection, the passing of time), or give a command ([`Engine::emit`],
+//!    [`Engine::emit_to`], [`Engine::ack`], …).
+//! 2. **Drain rule:** after every input and every command, call [`Engine::poll_output`] until
+//!    it returns [`Output::Timeout`]. Each other output is something to do now: write an HTTP
+//!    reply, accept a websocket, send or close a websocket, or look at an [`Event`].
+//! 3. `Output::Timeout(Some(at))` is the next deadline: when nothing arrives before `at`, feed
+//!    `Input::Timeout(at)`. `Timeout(None)`: nothing is due until the next input.
+//!
+//! ## Time
+//!
+//! Every input carries `now: Instant`, read once by the runtime. The engine never reads a
+//! clock; it clamps `now` so time never runs backwards and does everything due up to `now`
+//! before handling the input. Tests therefore run on virtual time: `t0 + 25s` is a ping.
+//!
+//! ## Errors
+//!
+//! Whatever a peer sends, however malformed, becomes output: an HTTP 400 with the Engine.IO
+//! error body, a websocket close with a code, a closed session with a [`CloseReason`]. `Err`
+//! ([`ApiMisuse`]) only ever means the caller used the API wrongly, and says how to fix it.
+//!
+//! ## Backpressure
+//!
+//! The runtime bounds each connection's outbound queue in bytes and reports crossing the
+//! bound with [`Input::Congestion`]. Polling sessions are bounded by the engine itself
+//! ([`Config::max_queued_bytes`]). A congested client loses volatile emits; one that stays
+//! congested for [`Config::slow_consumer_timeout`] is disconnected.
+//!
+//! ## Example
+//!
+//! A handshake over long-polling, driven by hand:
+//!
+//! ```
+//! use std::time::Instant;
+//! use iorelay_core::{Body, Config, ConnId, Engine, Input, Output};
+//! use iorelay_core::http::{parse_request_head, HeadLimits};
+//!
+//! let now = Instant::now();
+//! let mut engine = Engine::new(Config::default(), now, [7; 32]);
+//! let raw = b"GET /socket.io/?EIO=4&transport=polling HTTP/1.1\r\nHost: x\r\n\r\n";
+//! let (head, _) = parse_request_head(raw, &HeadLimits::default()).unwrap().unwrap();
+//! engine
+//!     .handle_input(Input::Http { now, conn: ConnId(1), head, body: Body::Complete(Default::default()) })
+//!     .unwrap();
+//! loop {
+//!     match engine.poll_output() {
+//!         Output::HttpReply { conn, response } => {
+//!             assert_eq!(conn, ConnId(1));
+//!             assert!(response.body.starts_with(b"0{\"sid\":"));
+//!         }
+//!         Output::Timeout(next) => {
+//!             assert_eq!(next, Some(now + Config::default().ping_interval));
+//!             break;
+//!         }
+//!         _ => {}
+//!     }
+//! }
+//! ```
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
 
+pub mod cli;
+pub mod config;
+pub mod engine;
 pub mod engineio;
 pub mod http;
+pub mod io;
+pub mod rng;
 pub mod socketio;
+pub mod time;
+
+pub use config::{Config, Mode, NamespacePolicy, ServerInfo};
+pub use engine::{Emit, Engine, Target};
+pub use io::{
+    ApiMisuse, Body, CloseReason, ConnId, Event, Input, Output, SessionId, SocketId, TransportKind,
+};

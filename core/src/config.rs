@@ -1,0 +1,131 @@
+//! Engine configuration: protocol timings, limits, the namespace policy and the mode.
+//!
+//! Why one struct: both runtimes and every test build the engine from the same values; the
+//! defaults here are the product's defaults (PRODUCT.md §Socket.IO surface).
+
+use std::time::Duration;
+
+use crate::http::CorsPolicy;
+
+/// Everything the engine needs to know that is not an input.
+#[derive(Debug, Clone)]
+pub struct Config {
+    /// Interval between server pings (Engine.IO `pingInterval`).
+    pub ping_interval: Duration,
+    /// How long after a ping the pong may take (Engine.IO `pingTimeout`); no extra grace.
+    pub ping_timeout: Duration,
+    /// Largest message or POST body a peer may send, in bytes (Engine.IO `maxPayload`).
+    pub max_payload: usize,
+    /// How long a polling→websocket upgrade may take from the websocket's opening to `5`.
+    pub upgrade_timeout: Duration,
+    /// How long a new Engine.IO session may go without a Socket.IO CONNECT before it is closed.
+    pub connect_timeout: Duration,
+    /// How long a server→client ack is awaited before it is reported as timed out.
+    pub ack_timeout: Duration,
+    /// How long the attachments of a binary packet may take to arrive after its header.
+    pub attachment_timeout: Duration,
+    /// Largest number of binary attachments in one Socket.IO packet.
+    pub max_attachments: usize,
+    /// Bytes of frames queued for one polling session before it counts as a slow consumer.
+    pub max_queued_bytes: usize,
+    /// How long a congested client may stay congested before it is disconnected.
+    pub slow_consumer_timeout: Duration,
+    /// Path Engine.IO carrying Socket.IO is served at (with trailing slash).
+    pub socketio_path: String,
+    /// Path a raw Engine.IO endpoint (no Socket.IO layer) is served at, if any.
+    pub engineio_path: Option<String>,
+    /// Which Socket.IO namespaces clients may connect to.
+    pub namespaces: NamespacePolicy,
+    /// Which browser origins may call the server.
+    pub cors: CorsPolicy,
+    /// Largest body of a request outside Engine.IO, in bytes.
+    pub max_body: usize,
+    /// What the engine does with sockets' events itself.
+    pub mode: Mode,
+    /// Facts about the process the runtime fills in, reported by `/health`.
+    pub server: ServerInfo,
+}
+
+/// Which Socket.IO namespaces a client may join.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum NamespacePolicy {
+    /// Any namespace is accepted.
+    Any,
+    /// Only these namespaces (each starting with `/`) are accepted.
+    Only(Vec<String>),
+}
+
+impl NamespacePolicy {
+    /// Whether a client may connect to `nsp`.
+    #[must_use]
+    pub fn allows(&self, nsp: &str) -> bool {
+        match self {
+            Self::Any => true,
+            Self::Only(list) => list.iter().any(|n| n == nsp),
+        }
+    }
+}
+
+/// What the engine does with Socket.IO and raw Engine.IO traffic on its own.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum Mode {
+    /// Nothing: every event is handed to the caller as `Output::Event`.
+    Embedded,
+    /// The behaviour the public Engine.IO v4 and Socket.IO v5 test suites expect.
+    Conformance,
+}
+
+/// Process facts reported by `GET /health`; the runtime knows them, the core does not.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct ServerInfo {
+    /// Process id.
+    pub pid: u32,
+    /// Port the server listens on.
+    pub port: u16,
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Self {
+            ping_interval: Duration::from_secs(25),
+            ping_timeout: Duration::from_secs(20),
+            max_payload: 1_000_000,
+            upgrade_timeout: Duration::from_secs(10),
+            connect_timeout: Duration::from_secs(45),
+            ack_timeout: Duration::from_secs(10),
+            attachment_timeout: Duration::from_secs(10),
+            max_attachments: 16,
+            max_queued_bytes: 8 * 1024 * 1024,
+            slow_consumer_timeout: Duration::from_secs(30),
+            socketio_path: "/socket.io/".to_owned(),
+            engineio_path: None,
+            namespaces: NamespacePolicy::Any,
+            cors: CorsPolicy::AllowList(vec![
+                "http://localhost:*".to_owned(),
+                "http://127.0.0.1:*".to_owned(),
+            ]),
+            max_body: 1024 * 1024,
+            mode: Mode::Embedded,
+            server: ServerInfo::default(),
+        }
+    }
+}
+
+impl Config {
+    /// The configuration the public protocol test suites expect (`serve --conformance`).
+    #[must_use]
+    pub fn conformance() -> Self {
+        Self {
+            ping_interval: Duration::from_millis(300),
+            ping_timeout: Duration::from_millis(200),
+            max_payload: 1_000_000,
+            connect_timeout: Duration::from_millis(1000),
+            engineio_path: Some("/engine.io/".to_owned()),
+            namespaces: NamespacePolicy::Only(vec!["/".to_owned(), "/custom".to_owned()]),
+            cors: CorsPolicy::AllowAll,
+            mode: Mode::Conformance,
+            ..Self::default()
+        }
+    }
+}

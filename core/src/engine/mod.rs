@@ -1,0 +1,265 @@
+//! The engine: Engine.IO sessions carrying Socket.IO sockets, behind one input and one output.
+//!
+//! Why one struct: a runtime drives a single value with `handle_input` and drains
+//! `poll_output`; everything that decides anything lives behind it, so both runtimes, the
+//! simulator and the fuzzer exercise the very same logic.
+
+mod client;
+mod commands;
+mod conformance;
+mod eio_requests;
+mod routes;
+mod sio_dispatch;
+
+use std::collections::{BTreeMap, HashMap, VecDeque};
+use std::time::Instant;
+
+pub use commands::{Emit, Target};
+
+use crate::config::Config;
+use crate::engineio::session::SessionLimits;
+use crate::io::{ApiMisuse, CloseReason, ConnId, Event, Input, Output, SessionId, SocketId};
+use crate::rng::Rng;
+use crate::socketio::room::Rooms;
+use crate::time::TimerTable;
+use client::{Client, Socket};
+
+/// The sans-io Engine.IO v4 / Socket.IO v5 server. See the crate docs for the run loop.
+#[derive(Debug)]
+pub struct Engine {
+    config: Config,
+    limits: SessionLimits,
+    started: Instant,
+    now: Instant,
+    rng: Rng,
+    clients: BTreeMap<SessionId, Client>,
+    by_sid: HashMap<String, SessionId>,
+    conns: HashMap<ConnId, SessionId>,
+    sockets: BTreeMap<SocketId, Socket>,
+    rooms: Rooms,
+    timers: TimerTable<SessionId>,
+    out: VecDeque<Output>,
+    next_session: u64,
+    next_socket: u64,
+}
+
+impl Engine {
+    /// An engine with no sessions, started at `now`, whose ids come from `seed`.
+    #[must_use]
+    pub fn new(config: Config, now: Instant, seed: [u8; 32]) -> Self {
+        let limits = SessionLimits {
+            ping_interval: config.ping_interval,
+            ping_timeout: config.ping_timeout,
+            upgrade_timeout: config.upgrade_timeout,
+            max_queued_bytes: config.max_queued_bytes,
+            slow_consumer_timeout: config.slow_consumer_timeout,
+        };
+        Self {
+            config,
+            limits,
+            started: now,
+            now,
+            rng: Rng::new(seed),
+            clients: BTreeMap::new(),
+            by_sid: HashMap::new(),
+            conns: HashMap::new(),
+            sockets: BTreeMap::new(),
+            rooms: Rooms::default(),
+            timers: TimerTable::default(),
+            out: VecDeque::new(),
+            next_session: 0,
+            next_socket: 0,
+        }
+    }
+
+    /// The configuration the engine runs with.
+    #[must_use]
+    pub fn config(&self) -> &Config {
+        &self.config
+    }
+
+    /// Feeds one input. Drain `poll_output` until `Output::Timeout` afterwards.
+    ///
+    /// # Errors
+    /// Only for misuse of the API by the caller; anything a peer sends becomes output.
+    pub fn handle_input(&mut self, input: Input) -> Result<(), ApiMisuse> {
+        match input {
+            Input::Timeout(now) => self.advance(now),
+            Input::Http {
+                now,
+                conn,
+                head,
+                body,
+            } => {
+                self.advance(now);
+                self.on_http(conn, head, body);
+            }
+            Input::WsMessage { now, conn, frame } => {
+                self.advance(now);
+                self.on_ws_frame(conn, frame);
+            }
+            Input::WsTooLarge { now, conn } => {
+                self.advance(now);
+                self.on_ws_too_large(conn);
+            }
+            Input::ConnClosed { now, conn } => {
+                self.advance(now);
+                self.on_conn_closed(conn);
+            }
+            Input::Congestion {
+                now,
+                conn,
+                congested,
+            } => {
+                self.advance(now);
+                if let Some(&id) = self.conns.get(&conn) {
+                    if let Some(client) = self.clients.get_mut(&id) {
+                        client.eio.on_congestion(self.now, conn, congested);
+                    }
+                    self.refresh_timer(id);
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// The next thing to do; `Output::Timeout` means nothing more until that instant or the
+    /// next input.
+    #[must_use]
+    pub fn poll_output(&mut self) -> Output {
+        self.out
+            .pop_front()
+            .unwrap_or_else(|| Output::Timeout(self.timers.next_deadline()))
+    }
+
+    /// The largest body the runtime should read for a request to `path`; beyond it the
+    /// runtime stops reading and passes `Body::TooLarge`.
+    #[must_use]
+    pub fn body_limit(&self, path: &str) -> usize {
+        if self.route_of(path).is_some() {
+            self.config.max_payload
+        } else {
+            self.config.max_body
+        }
+    }
+
+    /// Number of live Engine.IO sessions.
+    #[must_use]
+    pub fn session_count(&self) -> usize {
+        self.clients.len()
+    }
+
+    /// Number of connected Socket.IO sockets.
+    #[must_use]
+    pub fn socket_count(&self) -> usize {
+        self.sockets.len()
+    }
+
+    /// The earliest deadline of any session (`None` with no sessions).
+    #[must_use]
+    pub fn next_deadline(&self) -> Option<Instant> {
+        self.timers.next_deadline()
+    }
+
+    /// Moves the clock to `now` (never backwards) and does everything due by then.
+    fn advance(&mut self, now: Instant) {
+        self.now = self.now.max(now);
+        while let Some(id) = self.timers.pop_due(self.now) {
+            self.on_session_timeout(id);
+        }
+    }
+
+    fn on_session_timeout(&mut self, id: SessionId) {
+        let now = self.now;
+        let Some(client) = self.clients.get_mut(&id) else {
+            return;
+        };
+        if let Some(reason) = client.eio.handle_timeout(now, &mut self.out) {
+            self.close_session(id, reason);
+            return;
+        }
+        if let Some(reason) = client.sio_timeout(now) {
+            self.close_session(id, reason);
+            return;
+        }
+        let socket_ids: Vec<SocketId> = client.socket_ids().collect();
+        for socket_id in socket_ids {
+            if let Some(socket) = self.sockets.get_mut(&socket_id) {
+                while let Some(ack) = socket.acks.pop_expired(now) {
+                    self.out.push_back(Output::Event(Event::AckTimedOut {
+                        socket: socket_id,
+                        ack,
+                    }));
+                }
+            }
+        }
+        self.refresh_timer(id);
+    }
+
+    /// Recomputes a session's place in the timer table after anything touched it.
+    fn refresh_timer(&mut self, id: SessionId) {
+        let deadline = self
+            .clients
+            .get(&id)
+            .map(|client| client.poll_timeout(&self.sockets));
+        self.timers.set(id, deadline);
+    }
+
+    /// Ends a session: its sockets leave their namespaces, awaited acks time out, its
+    /// transports are closed and every resource it held is freed.
+    fn close_session(&mut self, id: SessionId, reason: CloseReason) {
+        let Some(mut client) = self.clients.remove(&id) else {
+            return;
+        };
+        let socket_ids: Vec<SocketId> = client.socket_ids().collect();
+        for socket_id in socket_ids {
+            self.remove_socket(socket_id, reason);
+        }
+        for conn in client.eio.conns() {
+            self.conns.remove(&conn);
+        }
+        client.eio.close(reason, &mut self.out);
+        self.by_sid.remove(client.eio.sid());
+        self.timers.set(id, None);
+        self.out.push_back(Output::Event(Event::SessionClosed {
+            session: id,
+            reason,
+        }));
+    }
+
+    /// Removes a socket from its namespace and rooms; reports its awaited acks as timed out.
+    fn remove_socket(&mut self, socket_id: SocketId, reason: CloseReason) {
+        let Some(mut socket) = self.sockets.remove(&socket_id) else {
+            return;
+        };
+        for room in &socket.rooms {
+            self.rooms.leave(&socket.nsp, room, socket_id);
+        }
+        if let Some(client) = self.clients.get_mut(&socket.session) {
+            client.forget_socket(&socket.nsp);
+        }
+        for ack in socket.acks.abandon_all() {
+            self.out.push_back(Output::Event(Event::AckTimedOut {
+                socket: socket_id,
+                ack,
+            }));
+        }
+        self.out.push_back(Output::Event(Event::SocketDisconnected {
+            socket: socket_id,
+            reason,
+        }));
+    }
+
+    fn on_conn_closed(&mut self, conn: ConnId) {
+        let Some(id) = self.conns.remove(&conn) else {
+            return;
+        };
+        let Some(client) = self.clients.get_mut(&id) else {
+            return;
+        };
+        match client.eio.on_conn_closed(conn) {
+            Some(reason) => self.close_session(id, reason),
+            None => self.refresh_timer(id),
+        }
+    }
+}

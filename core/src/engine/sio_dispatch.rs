@@ -1,0 +1,178 @@
+//! The Socket.IO layer: decoding client packets, namespace CONNECT/DISCONNECT, events, acks
+//! and binary attachments; and the raw Engine.IO application for sessions without Socket.IO.
+
+use std::collections::BTreeSet;
+
+use bytes::{BufMut, Bytes, BytesMut};
+
+use super::client::Socket;
+use super::Engine;
+use crate::config::Mode;
+use crate::engineio::packet::Frame;
+use crate::io::{CloseReason, Event, Output, SessionId, SocketId};
+use crate::socketio::ack::AckTable;
+use crate::socketio::binary::{Progress, Reassembly};
+use crate::socketio::packet::{split_event, Limits, Packet, PacketKind};
+
+impl Engine {
+    pub(super) fn on_raw_message(&mut self, id: SessionId, message: Frame) {
+        if self.config.mode == Mode::Conformance {
+            let echo = super::eio_requests::message_frame(&message);
+            self.send_frames(id, &[echo], false);
+        }
+        self.out.push_back(Output::Event(Event::RawMessage {
+            session: id,
+            frame: message,
+        }));
+    }
+
+    pub(super) fn on_sio_text(&mut self, id: SessionId, text: Bytes) {
+        let limits = Limits {
+            max_attachments: self.config.max_attachments,
+        };
+        let packet = match Packet::decode(&text, &limits) {
+            Ok(packet) => packet,
+            Err(_) => return self.close_session(id, CloseReason::ParseError),
+        };
+        if packet.attachments == 0 {
+            return self.dispatch(id, packet, Vec::new());
+        }
+        let now = self.now;
+        let (timeout, max_bytes) = (self.config.attachment_timeout, self.config.max_payload);
+        let Some(sio) = self.clients.get_mut(&id).and_then(|c| c.sio.as_mut()) else {
+            return;
+        };
+        if sio.reassembly.is_some() {
+            return self.close_session(id, CloseReason::ParseError);
+        }
+        sio.reassembly = Some(Reassembly::start(packet, now, timeout, max_bytes));
+    }
+
+    pub(super) fn on_sio_binary(&mut self, id: SessionId, data: Bytes) {
+        let Some(sio) = self.clients.get_mut(&id).and_then(|c| c.sio.as_mut()) else {
+            return;
+        };
+        let Some(reassembly) = sio.reassembly.take() else {
+            return self.close_session(id, CloseReason::ParseError);
+        };
+        match reassembly.push(data) {
+            Ok(Progress::NeedMore(reassembly)) => sio.reassembly = Some(reassembly),
+            Ok(Progress::Complete(packet, attachments)) => self.dispatch(id, packet, attachments),
+            Err(_) => self.close_session(id, CloseReason::PayloadTooLarge),
+        }
+    }
+
+    fn dispatch(&mut self, id: SessionId, packet: Packet, attachments: Vec<Bytes>) {
+        let socket = self
+            .clients
+            .get(&id)
+            .and_then(|c| c.sio.as_ref())
+            .and_then(|sio| sio.sockets.get(&packet.nsp).copied());
+        match (packet.kind, socket) {
+            (PacketKind::Connect, None) => self.on_connect(id, packet),
+            (PacketKind::Connect, Some(_)) => {}
+            (PacketKind::Disconnect, Some(socket)) => {
+                self.remove_socket(socket, CloseReason::ClientDisconnect);
+            }
+            (PacketKind::Event | PacketKind::BinaryEvent, Some(socket)) => {
+                self.on_event(socket, packet, attachments);
+            }
+            (PacketKind::Ack | PacketKind::BinaryAck, Some(socket)) => {
+                self.on_ack(socket, packet, attachments);
+            }
+            (PacketKind::ConnectError, _) => self.close_session(id, CloseReason::ParseError),
+            // Packets for a namespace the client has not joined are ignored, as the reference
+            // server does: they may be in flight across a disconnect.
+            (_, None) => {}
+        }
+    }
+
+    fn on_connect(&mut self, id: SessionId, packet: Packet) {
+        if !self.config.namespaces.allows(&packet.nsp) {
+            let reply = Packet::connect_error(&packet.nsp, "Invalid namespace");
+            self.send_frames(id, &[Frame::Text(reply.encode_message())], false);
+            return;
+        }
+        let socket_id = SocketId(self.next_socket);
+        self.next_socket += 1;
+        let sid = self.rng.id();
+        let Some(sio) = self.clients.get_mut(&id).and_then(|c| c.sio.as_mut()) else {
+            return;
+        };
+        sio.sockets.insert(packet.nsp.clone(), socket_id);
+        sio.connect_deadline = None;
+        self.rooms.join(&packet.nsp, &sid, socket_id);
+        self.sockets.insert(
+            socket_id,
+            Socket {
+                session: id,
+                nsp: packet.nsp.clone(),
+                rooms: BTreeSet::from([sid.clone()]),
+                acks: AckTable::default(),
+            },
+        );
+        let reply = Packet::connect_ok(&packet.nsp, &sid);
+        self.send_frames(id, &[Frame::Text(reply.encode_message())], false);
+        let auth = packet.data.unwrap_or_else(|| Bytes::from_static(b"{}"));
+        if self.config.mode == Mode::Conformance {
+            super::conformance::on_connect(self, socket_id, &auth);
+        }
+        self.out.push_back(Output::Event(Event::SocketConnected {
+            socket: socket_id,
+            session: id,
+            nsp: packet.nsp,
+            auth,
+        }));
+    }
+
+    fn on_event(&mut self, socket: SocketId, packet: Packet, attachments: Vec<Bytes>) {
+        let Some(data) = packet.data else {
+            return;
+        };
+        let Ok((name, args)) = split_event(&data) else {
+            return;
+        };
+        let args = join_json_array(args.iter().map(|raw| raw.get().as_bytes()));
+        if self.config.mode == Mode::Conformance {
+            super::conformance::on_event(self, socket, &name, &args, &attachments, packet.id);
+        }
+        self.out.push_back(Output::Event(Event::Message {
+            socket,
+            name,
+            args,
+            attachments,
+            ack: packet.id,
+        }));
+    }
+
+    fn on_ack(&mut self, socket_id: SocketId, packet: Packet, attachments: Vec<Bytes>) {
+        let (Some(ack), Some(socket)) = (packet.id, self.sockets.get_mut(&socket_id)) else {
+            return;
+        };
+        if !socket.acks.resolve(ack) {
+            return;
+        }
+        let session = socket.session;
+        self.out.push_back(Output::Event(Event::AckReceived {
+            socket: socket_id,
+            ack,
+            args: packet.data.unwrap_or_else(|| Bytes::from_static(b"[]")),
+            attachments,
+        }));
+        self.refresh_timer(session);
+    }
+}
+
+/// `[a,b,…]` from already-valid JSON texts, in one buffer.
+pub(super) fn join_json_array<'a>(items: impl Iterator<Item = &'a [u8]>) -> Bytes {
+    let mut buf = BytesMut::new();
+    buf.put_u8(b'[');
+    for (i, item) in items.enumerate() {
+        if i > 0 {
+            buf.put_u8(b',');
+        }
+        buf.put_slice(item);
+    }
+    buf.put_u8(b']');
+    buf.freeze()
+}

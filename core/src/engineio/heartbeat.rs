@@ -1,0 +1,118 @@
+//! The Engine.IO v4 heartbeat: the server pings every `ping_interval` and expects a pong within
+//! `ping_timeout` of each ping.
+//!
+//! Why a machine of its own: it is the one deadline every session always has, so a session that
+//! stops answering is found and freed without any scan (DESIGN §2 rules 3 and 4).
+
+use std::time::{Duration, Instant};
+
+/// Where a session's heartbeat stands.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Heartbeat {
+    interval: Duration,
+    timeout: Duration,
+    state: HeartbeatState,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum HeartbeatState {
+    /// The next ping goes out at this instant.
+    PingDue(Instant),
+    /// A ping went out; the session dies if no pong arrives by this instant.
+    PongDeadline(Instant),
+}
+
+/// What a due heartbeat deadline asks of the session.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum HeartbeatDue {
+    /// Send a ping now.
+    SendPing,
+    /// The pong did not come: close the session with "ping timeout".
+    PongMissed,
+}
+
+impl Heartbeat {
+    /// A heartbeat for a session opened at `now`: the first ping is due one interval later.
+    #[must_use]
+    pub fn new(now: Instant, interval: Duration, timeout: Duration) -> Self {
+        Self {
+            interval,
+            timeout,
+            state: HeartbeatState::PingDue(now + interval),
+        }
+    }
+
+    /// A pong arrived: the next ping is due one interval from now. A pong nobody asked for
+    /// changes nothing.
+    pub fn on_pong(&mut self, now: Instant) {
+        if matches!(self.state, HeartbeatState::PongDeadline(_)) {
+            self.state = HeartbeatState::PingDue(now + self.interval);
+        }
+    }
+
+    /// The next instant this heartbeat needs attention.
+    #[must_use]
+    pub fn poll_timeout(&self) -> Instant {
+        match self.state {
+            HeartbeatState::PingDue(at) | HeartbeatState::PongDeadline(at) => at,
+        }
+    }
+
+    /// What is due at `now`, if anything. After `SendPing` the pong deadline is `now + timeout`.
+    pub fn handle_timeout(&mut self, now: Instant) -> Option<HeartbeatDue> {
+        match self.state {
+            HeartbeatState::PingDue(at) if at <= now => {
+                self.state = HeartbeatState::PongDeadline(now + self.timeout);
+                Some(HeartbeatDue::SendPing)
+            }
+            HeartbeatState::PongDeadline(at) if at <= now => Some(HeartbeatDue::PongMissed),
+            _ => None,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::time::test_clock::t0;
+
+    const SECS_25: Duration = Duration::from_secs(25);
+    const SECS_20: Duration = Duration::from_secs(20);
+
+    #[test]
+    fn first_ping_is_due_one_interval_after_open() {
+        let t = t0();
+        let mut hb = Heartbeat::new(t, SECS_25, SECS_20);
+        assert_eq!(hb.poll_timeout(), t + SECS_25);
+        assert_eq!(hb.handle_timeout(t + Duration::from_millis(24_999)), None);
+        assert_eq!(hb.handle_timeout(t + SECS_25), Some(HeartbeatDue::SendPing));
+        assert_eq!(hb.poll_timeout(), t + SECS_25 + SECS_20);
+    }
+
+    #[test]
+    fn missing_pong_is_due_exactly_ping_timeout_after_the_ping() {
+        let t = t0();
+        let mut hb = Heartbeat::new(t, SECS_25, SECS_20);
+        hb.handle_timeout(t + SECS_25);
+        let deadline = t + SECS_25 + SECS_20;
+        assert_eq!(hb.handle_timeout(deadline - Duration::from_nanos(1)), None);
+        assert_eq!(hb.handle_timeout(deadline), Some(HeartbeatDue::PongMissed));
+    }
+
+    #[test]
+    fn pong_schedules_the_next_ping_one_interval_later() {
+        let t = t0();
+        let mut hb = Heartbeat::new(t, SECS_25, SECS_20);
+        hb.handle_timeout(t + SECS_25);
+        hb.on_pong(t + Duration::from_secs(26));
+        assert_eq!(hb.poll_timeout(), t + Duration::from_secs(51));
+    }
+
+    #[test]
+    fn unsolicited_pong_does_not_delay_the_ping() {
+        let t = t0();
+        let mut hb = Heartbeat::new(t, SECS_25, SECS_20);
+        hb.on_pong(t + Duration::from_secs(10));
+        assert_eq!(hb.poll_timeout(), t + SECS_25);
+    }
+}

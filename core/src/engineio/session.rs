@@ -1,0 +1,495 @@
+//! One Engine.IO session: its transport (long-polling, websocket, or polling being upgraded),
+//! the frames queued for the next poll, and its heartbeat, upgrade and congestion deadlines.
+//!
+//! Why here and not in the engine: everything about how bytes reach one client lives in one
+//! place, so the Socket.IO layer above only ever says "send these frames" and hears "this
+//! message arrived", whatever the transport.
+
+use std::collections::VecDeque;
+use std::time::{Duration, Instant};
+
+use bytes::Bytes;
+
+use crate::engineio::heartbeat::{Heartbeat, HeartbeatDue};
+use crate::engineio::packet::{Frame, Packet};
+use crate::engineio::payload;
+use crate::http::Response;
+use crate::io::{CloseReason, ConnId, Output, SessionId, TransportKind};
+use crate::time::earliest;
+
+/// The timings and bounds a session works with, copied from `Config`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct SessionLimits {
+    /// Interval between pings.
+    pub ping_interval: Duration,
+    /// Pong deadline after a ping.
+    pub ping_timeout: Duration,
+    /// Time an upgrade may take from the probe websocket's opening to `5`.
+    pub upgrade_timeout: Duration,
+    /// Bytes queued for a poll beyond which the session is congested.
+    pub max_queued_bytes: usize,
+    /// Time a session may stay congested before it is closed.
+    pub slow_consumer_timeout: Duration,
+}
+
+/// Where an incoming packet came from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Source {
+    /// The session's current transport (a polling POST, or its websocket).
+    Primary,
+    /// The websocket that is probing an upgrade.
+    Probe,
+}
+
+/// What an incoming packet means for the layer above.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Step {
+    /// Nothing for the layer above.
+    Nothing,
+    /// A message (`Packet::Message` or `Packet::Binary`) for the layer above.
+    Message(Packet),
+    /// The upgrade to websocket completed.
+    Upgraded,
+    /// The session must close for this reason.
+    Close(CloseReason),
+}
+
+/// Why a poll request cannot be served.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum PollRejected {
+    /// The session no longer uses polling (it upgraded to websocket).
+    NotPolling,
+    /// Another GET is already waiting on this session.
+    Overlap,
+}
+
+/// Why a websocket cannot probe an upgrade of this session.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum UpgradeRejected {
+    /// The session already uses a websocket.
+    AlreadyUpgraded,
+    /// Another websocket is already probing.
+    AlreadyUpgrading,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Transport {
+    Polling { pending_get: Option<ConnId> },
+    WebSocket { conn: ConnId },
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+struct Upgrade {
+    conn: ConnId,
+    deadline: Instant,
+    probed: bool,
+}
+
+/// One Engine.IO session.
+#[derive(Debug)]
+pub struct Session {
+    id: SessionId,
+    sid: String,
+    transport: Transport,
+    outbox: VecDeque<Frame>,
+    outbox_bytes: usize,
+    heartbeat: Heartbeat,
+    upgrade: Option<Upgrade>,
+    congested_since: Option<Instant>,
+    reply_headers: Vec<(&'static str, String)>,
+    limits: SessionLimits,
+}
+
+const PAYLOAD_CONTENT_TYPE: &str = "text/plain; charset=UTF-8";
+
+impl Session {
+    /// A session opened at `now` on polling (`ws_conn` is `None`) or on the websocket
+    /// `ws_conn`. `reply_headers` go on every HTTP reply of the session (CORS).
+    #[must_use]
+    pub fn new(
+        id: SessionId,
+        sid: String,
+        now: Instant,
+        ws_conn: Option<ConnId>,
+        reply_headers: Vec<(&'static str, String)>,
+        limits: SessionLimits,
+    ) -> Self {
+        let transport = match ws_conn {
+            Some(conn) => Transport::WebSocket { conn },
+            None => Transport::Polling { pending_get: None },
+        };
+        Self {
+            id,
+            sid,
+            transport,
+            outbox: VecDeque::new(),
+            outbox_bytes: 0,
+            heartbeat: Heartbeat::new(now, limits.ping_interval, limits.ping_timeout),
+            upgrade: None,
+            congested_since: None,
+            reply_headers,
+            limits,
+        }
+    }
+
+    /// The engine's name for the session.
+    #[must_use]
+    pub fn id(&self) -> SessionId {
+        self.id
+    }
+
+    /// The Engine.IO sid the client uses.
+    #[must_use]
+    pub fn sid(&self) -> &str {
+        &self.sid
+    }
+
+    /// The transport in use now.
+    #[must_use]
+    pub fn transport(&self) -> TransportKind {
+        match self.transport {
+            Transport::Polling { .. } => TransportKind::Polling,
+            Transport::WebSocket { .. } => TransportKind::WebSocket,
+        }
+    }
+
+    /// Bytes of frames waiting for the next poll.
+    #[must_use]
+    pub fn queued_bytes(&self) -> usize {
+        self.outbox_bytes
+    }
+
+    /// Whether the client is not keeping up (polling queue over its bound, or the runtime
+    /// reported its websocket queue full).
+    #[must_use]
+    pub fn is_congested(&self) -> bool {
+        self.congested_since.is_some()
+    }
+
+    /// Every connection this session holds (pending poll, websocket, probe), so the engine can
+    /// forget them when the session ends.
+    pub fn conns(&self) -> impl Iterator<Item = ConnId> {
+        let primary = match self.transport {
+            Transport::Polling { pending_get } => pending_get,
+            Transport::WebSocket { conn } => Some(conn),
+        };
+        primary
+            .into_iter()
+            .chain(self.upgrade.map(|upgrade| upgrade.conn))
+    }
+
+    /// Queues or sends a group of frames that belong together (a Socket.IO packet and its
+    /// attachments). A `volatile` group is dropped, and `false` returned, when the client is
+    /// congested.
+    pub fn send(
+        &mut self,
+        frames: &[Frame],
+        volatile: bool,
+        now: Instant,
+        out: &mut VecDeque<Output>,
+    ) -> bool {
+        if volatile && self.is_congested() {
+            return false;
+        }
+        match self.transport {
+            Transport::WebSocket { conn } => {
+                out.extend(frames.iter().map(|frame| Output::WsSend {
+                    conn,
+                    frame: frame.clone(),
+                }));
+            }
+            Transport::Polling { .. } => {
+                for frame in frames {
+                    self.outbox_bytes += frame.len();
+                    self.outbox.push_back(frame.clone());
+                }
+                if self.outbox_bytes > self.limits.max_queued_bytes
+                    && self.congested_since.is_none()
+                {
+                    self.congested_since = Some(now);
+                }
+                self.flush_poll(out);
+            }
+        }
+        true
+    }
+
+    /// A GET poll arrived on `conn`: answered at once when frames are waiting, else held.
+    ///
+    /// # Errors
+    /// `NotPolling` after an upgrade; `Overlap` when a GET is already held (the caller closes
+    /// the session).
+    pub fn on_poll(
+        &mut self,
+        conn: ConnId,
+        out: &mut VecDeque<Output>,
+    ) -> Result<(), PollRejected> {
+        let Transport::Polling { pending_get } = &mut self.transport else {
+            return Err(PollRejected::NotPolling);
+        };
+        if pending_get.is_some() {
+            return Err(PollRejected::Overlap);
+        }
+        *pending_get = Some(conn);
+        if self.upgrade.is_some_and(|upgrade| upgrade.probed) {
+            self.outbox.push_back(Packet::Noop.encode());
+        }
+        self.flush_poll(out);
+        Ok(())
+    }
+
+    /// Whether a polling POST may carry packets for this session now.
+    #[must_use]
+    pub fn accepts_post(&self) -> bool {
+        matches!(self.transport, Transport::Polling { .. })
+    }
+
+    /// The reply to a POST whose packets were all taken: `ok`.
+    #[must_use]
+    pub fn post_ok(&self) -> Response {
+        self.reply(Response::new(200).body("text/html", Bytes::from_static(b"ok")))
+    }
+
+    /// Adds the session's reply headers to a response.
+    #[must_use]
+    pub fn reply(&self, mut response: Response) -> Response {
+        response.headers.extend(self.reply_headers.iter().cloned());
+        response
+    }
+
+    /// A websocket opened on `conn` with this session's sid: it may probe an upgrade.
+    ///
+    /// # Errors
+    /// The session already uses, or is already probing, a websocket; the caller closes `conn`.
+    pub fn on_probe_opened(&mut self, now: Instant, conn: ConnId) -> Result<(), UpgradeRejected> {
+        if matches!(self.transport, Transport::WebSocket { .. }) {
+            return Err(UpgradeRejected::AlreadyUpgraded);
+        }
+        if self.upgrade.is_some() {
+            return Err(UpgradeRejected::AlreadyUpgrading);
+        }
+        self.upgrade = Some(Upgrade {
+            conn,
+            deadline: now + self.limits.upgrade_timeout,
+            probed: false,
+        });
+        Ok(())
+    }
+
+    /// Which of the session's connections `conn` is, if any.
+    #[must_use]
+    pub fn source_of(&self, conn: ConnId) -> Option<Source> {
+        match self.transport {
+            Transport::WebSocket { conn: ws } if ws == conn => Some(Source::Primary),
+            _ if self.upgrade.is_some_and(|upgrade| upgrade.conn == conn) => Some(Source::Probe),
+            _ => None,
+        }
+    }
+
+    /// Handles one packet from the client.
+    pub fn on_packet(
+        &mut self,
+        now: Instant,
+        source: Source,
+        packet: Packet,
+        out: &mut VecDeque<Output>,
+    ) -> Step {
+        match source {
+            Source::Primary => match packet {
+                Packet::Pong(_) => {
+                    self.heartbeat.on_pong(now);
+                    Step::Nothing
+                }
+                Packet::Message(_) | Packet::Binary(_) => Step::Message(packet),
+                Packet::Close => Step::Close(CloseReason::TransportClose),
+                Packet::Noop | Packet::Ping(_) | Packet::Upgrade => Step::Nothing,
+                _ => Step::Close(CloseReason::ParseError),
+            },
+            Source::Probe => self.on_probe_packet(packet, out),
+        }
+    }
+
+    fn on_probe_packet(&mut self, packet: Packet, out: &mut VecDeque<Output>) -> Step {
+        let Some(upgrade) = self.upgrade.as_mut() else {
+            return Step::Nothing;
+        };
+        let conn = upgrade.conn;
+        match packet {
+            Packet::Ping(data) if data.as_ref() == b"probe" && !upgrade.probed => {
+                upgrade.probed = true;
+                out.push_back(Output::WsSend {
+                    conn,
+                    frame: Packet::Pong(data).encode(),
+                });
+                if matches!(
+                    self.transport,
+                    Transport::Polling {
+                        pending_get: Some(_)
+                    }
+                ) {
+                    self.outbox.push_back(Packet::Noop.encode());
+                    self.flush_poll(out);
+                }
+                Step::Nothing
+            }
+            Packet::Upgrade if upgrade.probed => {
+                self.upgrade = None;
+                if let Transport::Polling {
+                    pending_get: Some(_),
+                } = self.transport
+                {
+                    self.outbox.push_back(Packet::Noop.encode());
+                    self.flush_poll(out);
+                }
+                out.extend(
+                    self.outbox
+                        .drain(..)
+                        .map(|frame| Output::WsSend { conn, frame }),
+                );
+                self.outbox_bytes = 0;
+                self.transport = Transport::WebSocket { conn };
+                Step::Upgraded
+            }
+            _ => {
+                self.abort_upgrade(out, 1002, "unexpected packet during upgrade");
+                Step::Nothing
+            }
+        }
+    }
+
+    /// A connection of this session closed. Returns why the session must close, if it must.
+    pub fn on_conn_closed(&mut self, conn: ConnId) -> Option<CloseReason> {
+        if self.upgrade.is_some_and(|upgrade| upgrade.conn == conn) {
+            self.upgrade = None;
+            return None;
+        }
+        match &mut self.transport {
+            Transport::Polling { pending_get } if *pending_get == Some(conn) => {
+                *pending_get = None;
+                Some(CloseReason::TransportError)
+            }
+            Transport::WebSocket { conn: ws } if *ws == conn => Some(CloseReason::TransportClose),
+            _ => None,
+        }
+    }
+
+    /// The runtime reports its outbound queue for `conn` over (or back under) its bound.
+    pub fn on_congestion(&mut self, now: Instant, conn: ConnId, congested: bool) {
+        if self.source_of(conn) != Some(Source::Primary) {
+            return;
+        }
+        self.congested_since = match (congested, self.congested_since) {
+            (true, Some(since)) => Some(since),
+            (true, None) => Some(now),
+            (false, _) => None,
+        };
+    }
+
+    /// The earliest instant this session needs attention; a live session always has one.
+    #[must_use]
+    pub fn poll_timeout(&self) -> Instant {
+        let mut at = Some(self.heartbeat.poll_timeout());
+        at = earliest(at, self.upgrade.map(|upgrade| upgrade.deadline));
+        at = earliest(
+            at,
+            self.congested_since
+                .map(|since| since + self.limits.slow_consumer_timeout),
+        );
+        at.unwrap_or_else(|| self.heartbeat.poll_timeout())
+    }
+
+    /// Does what is due at `now`; returns why the session must close, if it must.
+    pub fn handle_timeout(
+        &mut self,
+        now: Instant,
+        out: &mut VecDeque<Output>,
+    ) -> Option<CloseReason> {
+        if self
+            .congested_since
+            .is_some_and(|since| since + self.limits.slow_consumer_timeout <= now)
+        {
+            return Some(CloseReason::SlowConsumer);
+        }
+        if self.upgrade.is_some_and(|upgrade| upgrade.deadline <= now) {
+            self.abort_upgrade(out, 1008, "upgrade timeout");
+        }
+        match self.heartbeat.handle_timeout(now) {
+            Some(HeartbeatDue::SendPing) => {
+                let ping = [Packet::Ping(Bytes::new()).encode()];
+                self.send(&ping, false, now, out);
+                None
+            }
+            Some(HeartbeatDue::PongMissed) => Some(CloseReason::PingTimeout),
+            None => None,
+        }
+    }
+
+    /// Ends the session's transports: a held poll gets what is queued and a close packet, a
+    /// websocket gets a close packet and a close frame, a probing websocket is closed.
+    pub fn close(&mut self, reason: CloseReason, out: &mut VecDeque<Output>) {
+        self.abort_upgrade(out, 1001, "session closed");
+        match self.transport {
+            Transport::Polling {
+                pending_get: Some(_),
+            } => {
+                self.outbox.push_back(Packet::Close.encode());
+                self.flush_poll(out);
+            }
+            Transport::Polling { pending_get: None } => {}
+            Transport::WebSocket { conn } => {
+                if reason != CloseReason::TransportClose {
+                    out.push_back(Output::WsSend {
+                        conn,
+                        frame: Packet::Close.encode(),
+                    });
+                }
+                out.push_back(Output::WsClose {
+                    conn,
+                    code: ws_close_code(reason),
+                    reason: reason.as_str(),
+                });
+            }
+        }
+        self.outbox.clear();
+        self.outbox_bytes = 0;
+    }
+
+    fn abort_upgrade(&mut self, out: &mut VecDeque<Output>, code: u16, reason: &'static str) {
+        if let Some(upgrade) = self.upgrade.take() {
+            out.push_back(Output::WsClose {
+                conn: upgrade.conn,
+                code,
+                reason,
+            });
+        }
+    }
+
+    fn flush_poll(&mut self, out: &mut VecDeque<Output>) {
+        let Transport::Polling { pending_get } = &mut self.transport else {
+            return;
+        };
+        if self.outbox.is_empty() {
+            return;
+        }
+        let Some(conn) = pending_get.take() else {
+            return;
+        };
+        let frames: Vec<Frame> = self.outbox.drain(..).collect();
+        self.outbox_bytes = 0;
+        self.congested_since = None;
+        let body = payload::encode(&frames);
+        let response = self.reply(Response::new(200).body(PAYLOAD_CONTENT_TYPE, body));
+        out.push_back(Output::HttpReply { conn, response });
+    }
+}
+
+/// The websocket close code for a session that closes for `reason`.
+fn ws_close_code(reason: CloseReason) -> u16 {
+    match reason {
+        CloseReason::ParseError => 1002,
+        CloseReason::PayloadTooLarge => 1009,
+        CloseReason::SlowConsumer => 1008,
+        CloseReason::ServerClose => 1001,
+        _ => 1000,
+    }
+}

@@ -1,0 +1,293 @@
+//! The engine's boundary: what goes in (`Input`), what comes out (`Output`), and the ids
+//! that name connections, sessions and sockets across it.
+//!
+//! Why one module: every layer (engineio, socketio, engine) speaks these types, and a runtime
+//! needs nothing else to drive the engine.
+
+use std::fmt;
+use std::time::Instant;
+
+use bytes::Bytes;
+
+use crate::engineio::packet::Frame;
+use crate::http::{RequestHead, Response};
+
+/// A transport connection the runtime owns (one TCP connection: HTTP keep-alive or websocket).
+///
+/// The runtime picks the numbers; the engine only compares them.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct ConnId(pub u64);
+
+/// An Engine.IO session, named by the engine.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct SessionId(pub u64);
+
+/// A Socket.IO socket: one session's membership of one namespace.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct SocketId(pub u64);
+
+/// The body of an HTTP request as the runtime read it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Body {
+    /// The whole body (empty when the request had none).
+    Complete(Bytes),
+    /// The declared or received body exceeded `Engine::body_limit`; the runtime stopped reading
+    /// and will close the connection after the reply.
+    TooLarge,
+}
+
+/// Something that happened, handed to the engine.
+#[derive(Debug, Clone)]
+#[non_exhaustive]
+pub enum Input {
+    /// Time has passed; deadlines up to `now` are due.
+    Timeout(Instant),
+    /// A complete HTTP request arrived on `conn`. Exactly one `HttpReply` or `WsAccept` answers it.
+    Http {
+        /// When it arrived.
+        now: Instant,
+        /// Which connection carried it.
+        conn: ConnId,
+        /// The parsed head.
+        head: RequestHead,
+        /// The body.
+        body: Body,
+    },
+    /// A websocket message arrived on a connection the engine accepted with `WsAccept`.
+    WsMessage {
+        /// When it arrived.
+        now: Instant,
+        /// The websocket connection.
+        conn: ConnId,
+        /// The message: text or binary.
+        frame: Frame,
+    },
+    /// A websocket message exceeded the size limit the runtime enforces (`Config::max_payload`).
+    WsTooLarge {
+        /// When it happened.
+        now: Instant,
+        /// The websocket connection.
+        conn: ConnId,
+    },
+    /// The connection closed (peer close, error, or the runtime gave up on it).
+    ConnClosed {
+        /// When it was noticed.
+        now: Instant,
+        /// The connection.
+        conn: ConnId,
+    },
+    /// The runtime's outbound queue for `conn` crossed its byte bound (`congested`) or drained
+    /// below it again.
+    Congestion {
+        /// When it was noticed.
+        now: Instant,
+        /// The connection.
+        conn: ConnId,
+        /// Whether the queue is now over its bound.
+        congested: bool,
+    },
+}
+
+/// Something the caller must do, drained from `Engine::poll_output`.
+#[derive(Debug, Clone, PartialEq)]
+#[non_exhaustive]
+pub enum Output {
+    /// Write this HTTP response on `conn`: the answer to one `Input::Http`.
+    HttpReply {
+        /// The connection the request came on.
+        conn: ConnId,
+        /// The response.
+        response: Response,
+    },
+    /// Complete the websocket handshake on `conn` (answer 101); frames for it follow.
+    WsAccept {
+        /// The connection the upgrade request came on.
+        conn: ConnId,
+    },
+    /// Send one websocket message on `conn`.
+    WsSend {
+        /// The websocket connection.
+        conn: ConnId,
+        /// The message; a broadcast hands every recipient the same `Bytes`.
+        frame: Frame,
+    },
+    /// Close the websocket `conn` with a close code and reason, after the frames before it.
+    WsClose {
+        /// The websocket connection.
+        conn: ConnId,
+        /// Websocket close code (1000 normal, 1002 protocol error, 1008 policy, 1009 too big).
+        code: u16,
+        /// Human-readable reason, sent in the close frame.
+        reason: &'static str,
+    },
+    /// Something the application may want to know or act on.
+    Event(Event),
+    /// Nothing more to do now; call `handle_input(Input::Timeout(at))` at `at`, or wait for
+    /// input when `None`.
+    Timeout(Option<Instant>),
+}
+
+/// Why a session or socket ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum CloseReason {
+    /// The peer sent a close packet or closed the transport.
+    TransportClose,
+    /// The transport failed (an aborted poll, a broken connection, an overlapping poll).
+    TransportError,
+    /// No pong arrived within `ping_timeout` of a ping.
+    PingTimeout,
+    /// The peer sent something that does not decode.
+    ParseError,
+    /// The peer sent more than `max_payload`.
+    PayloadTooLarge,
+    /// No Socket.IO CONNECT arrived within `connect_timeout`.
+    ConnectTimeout,
+    /// The client could not keep up with what it was sent.
+    SlowConsumer,
+    /// The server closed it (a command, or shutdown).
+    ServerClose,
+    /// The client left the namespace (Socket.IO DISCONNECT).
+    ClientDisconnect,
+}
+
+impl CloseReason {
+    /// The reason string Socket.IO and Engine.IO use for it.
+    #[must_use]
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::TransportClose => "transport close",
+            Self::TransportError => "transport error",
+            Self::PingTimeout => "ping timeout",
+            Self::ParseError => "parse error",
+            Self::PayloadTooLarge => "payload too large",
+            Self::ConnectTimeout => "connect timeout",
+            Self::SlowConsumer => "slow consumer",
+            Self::ServerClose => "server shutting down",
+            Self::ClientDisconnect => "client namespace disconnect",
+        }
+    }
+}
+
+impl fmt::Display for CloseReason {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// Which transport a session uses.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TransportKind {
+    /// HTTP long-polling.
+    Polling,
+    /// Websocket.
+    WebSocket,
+}
+
+impl TransportKind {
+    /// The name Engine.IO uses in its `transport` query parameter.
+    #[must_use]
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Polling => "polling",
+            Self::WebSocket => "websocket",
+        }
+    }
+}
+
+/// What happened at the Engine.IO or Socket.IO level.
+#[derive(Debug, Clone, PartialEq)]
+#[non_exhaustive]
+pub enum Event {
+    /// A new Engine.IO session was opened.
+    SessionOpened {
+        /// The session.
+        session: SessionId,
+        /// Its Engine.IO sid.
+        sid: String,
+        /// The transport it started on.
+        transport: TransportKind,
+    },
+    /// A session finished its upgrade to websocket.
+    SessionUpgraded {
+        /// The session.
+        session: SessionId,
+    },
+    /// A session ended and its resources were freed.
+    SessionClosed {
+        /// The session.
+        session: SessionId,
+        /// Why.
+        reason: CloseReason,
+    },
+    /// A message on a raw Engine.IO session (no Socket.IO layer).
+    RawMessage {
+        /// The session.
+        session: SessionId,
+        /// The message.
+        frame: Frame,
+    },
+    /// A client joined a namespace.
+    SocketConnected {
+        /// The socket.
+        socket: SocketId,
+        /// The session it belongs to.
+        session: SessionId,
+        /// The namespace.
+        nsp: String,
+        /// The CONNECT packet's auth payload (JSON text, `{}` when none was sent).
+        auth: Bytes,
+    },
+    /// A socket left its namespace.
+    SocketDisconnected {
+        /// The socket.
+        socket: SocketId,
+        /// Why.
+        reason: CloseReason,
+    },
+    /// A client emitted an event.
+    Message {
+        /// The socket.
+        socket: SocketId,
+        /// The event name.
+        name: String,
+        /// The arguments as a JSON array text (binary arguments are placeholders).
+        args: Bytes,
+        /// Binary attachments the placeholders refer to, in order.
+        attachments: Vec<Bytes>,
+        /// When the client asked for an ack: answer with `Engine::ack`.
+        ack: Option<u64>,
+    },
+    /// A client acknowledged a server emit.
+    AckReceived {
+        /// The socket.
+        socket: SocketId,
+        /// The ack id `Engine::emit_to` returned.
+        ack: u64,
+        /// The ack's arguments as a JSON array text.
+        args: Bytes,
+        /// Binary attachments.
+        attachments: Vec<Bytes>,
+    },
+    /// A server emit was not acknowledged in time (or the socket went away first).
+    AckTimedOut {
+        /// The socket.
+        socket: SocketId,
+        /// The ack id.
+        ack: u64,
+    },
+}
+
+/// The caller used the API wrongly; the message says how to fix the call.
+///
+/// Peer garbage is never an `ApiMisuse`: it becomes an output.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ApiMisuse(pub String);
+
+impl fmt::Display for ApiMisuse {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl std::error::Error for ApiMisuse {}
