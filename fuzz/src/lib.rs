@@ -2,94 +2,20 @@
 //!
 //! Each `fuzz_targets/<target>.rs` only forwards libFuzzer's input to the function of the same
 //! name here, and the stable test `tests/tests/fuzz_corpus.rs` includes this file with
-//! `#[path]` and replays every committed corpus file through the same functions. So this file
+//! `#[path]` and replays every committed corpus file through the same functions. So this crate
 //! depends on nothing but `iorelay_core`, `bytes` and `std`.
 //!
 //! A body never panics on its own account: it panics only when the code under test breaks an
 //! invariant it promises (a decoder panics or loops, a round trip loses or changes data, the
-//! engine stops draining or holds a session without a deadline).
+//! engine stops draining, answers a request twice, or holds a session without a deadline).
 
-use bytes::Bytes;
-use iorelay_core::engineio::packet::{Frame, Packet};
-use iorelay_core::engineio::payload;
+mod cursor;
+mod eio;
+mod engine_run;
+mod http1;
+mod sio;
 
-/// Engine.IO packet: decode the input as a text frame and as a binary frame; whatever decodes
-/// must encode back to the very same frame and decode again to the same packet.
-pub fn engineio_packet(data: &[u8]) {
-    let bytes = Bytes::copy_from_slice(data);
-    for frame in [Frame::Text(bytes.clone()), Frame::Binary(bytes)] {
-        let Ok(packet) = Packet::decode(frame.clone()) else {
-            assert!(
-                matches!(frame, Frame::Text(_)),
-                "a binary frame always decodes"
-            );
-            continue;
-        };
-        let encoded = packet.encode();
-        assert_eq!(encoded, frame, "decode then encode changed the frame");
-        assert_eq!(encoded.len(), frame.len());
-        assert_eq!(
-            Packet::decode(encoded),
-            Ok(packet.clone()),
-            "encode then decode changed the packet"
-        );
-        if let Packet::Message(text) = &packet {
-            assert_eq!(Packet::message_frame(text), frame);
-        }
-    }
-}
-
-/// Engine.IO polling payload: the first byte picks the frame limit, the rest is the POST body.
-///
-/// A body that decodes must (1) respect the limit, (2) hold only non-empty frames whose text is
-/// UTF-8 without separators, (3) encode back to the same bytes (the base64 decoder accepts only
-/// canonical padded base64, so the encoding is unique) and (4) decode again to the same frames.
-pub fn engineio_payload(data: &[u8]) {
-    let Some((&selector, body)) = data.split_first() else {
-        return;
-    };
-    let max_frames = match selector {
-        0xff => usize::MAX,
-        n => usize::from(n & 0x3f),
-    };
-    let body = Bytes::copy_from_slice(body);
-    let Ok(frames) = payload::decode(&body, max_frames) else {
-        return;
-    };
-    assert!(
-        !frames.is_empty(),
-        "a decoded payload holds at least one frame"
-    );
-    assert!(
-        frames.len() <= max_frames,
-        "decoded more frames than allowed"
-    );
-    for frame in &frames {
-        if let Frame::Text(text) = frame {
-            assert!(!text.is_empty(), "empty text segment accepted");
-            assert!(std::str::from_utf8(text).is_ok(), "non-UTF-8 text segment");
-            assert!(
-                !text.contains(&payload::SEPARATOR),
-                "separator inside a frame"
-            );
-        }
-        // Each frame is then a packet candidate; packet decode must be total on it too.
-        if let Ok(packet) = Packet::decode(frame.clone()) {
-            assert_eq!(
-                &packet.encode(),
-                frame,
-                "payload frame changed by packet round trip"
-            );
-        }
-    }
-    let encoded = payload::encode(&frames);
-    assert_eq!(
-        encoded, body,
-        "decode then encode changed the payload bytes"
-    );
-    assert_eq!(
-        payload::decode(&encoded, frames.len()),
-        Ok(frames),
-        "encode then decode changed the frames"
-    );
-}
+pub use eio::{engineio_packet, engineio_payload};
+pub use engine_run::{engine, engine_all_checks};
+pub use http1::{http_chunked, http_head, http_reader};
+pub use sio::{socketio_binary, socketio_packet};

@@ -18,6 +18,12 @@ type Body = fn(&[u8]);
 const TARGETS: &[(&str, Body)] = &[
     ("engineio_packet", bodies::engineio_packet),
     ("engineio_payload", bodies::engineio_payload),
+    ("socketio_packet", bodies::socketio_packet),
+    ("socketio_binary", bodies::socketio_binary),
+    ("http_head", bodies::http_head),
+    ("http_chunked", bodies::http_chunked),
+    ("http_reader", bodies::http_reader),
+    ("engine", bodies::engine),
 ];
 
 fn fuzz_dir() -> PathBuf {
@@ -36,9 +42,9 @@ fn files_in(dir: &Path) -> Vec<PathBuf> {
     files
 }
 
-/// Run every corpus file of `target` through `body`; the names of the files that panicked.
-fn replay(target: &str, body: Body) -> Vec<String> {
-    let dir = fuzz_dir().join("corpus").join(target);
+/// Run every file of `root/target/` through `body`; the names of the files that panicked.
+fn replay(root: &Path, target: &str, body: Body) -> Vec<String> {
+    let dir = root.join(target);
     let files = files_in(&dir);
     assert!(
         !files.is_empty(),
@@ -60,11 +66,34 @@ fn replay(target: &str, body: Body) -> Vec<String> {
 fn every_corpus_file_replays_without_panic() {
     let failures: Vec<String> = TARGETS
         .iter()
-        .flat_map(|&(target, body)| replay(target, body))
+        .flat_map(|&(target, body)| replay(&fuzz_dir().join("corpus"), target, body))
         .collect();
     assert!(
         failures.is_empty(),
         "{} corpus file(s) panicked (see the panic messages above):\n{}",
+        failures.len(),
+        failures.join("\n")
+    );
+}
+
+/// Reproducers of open core bugs, by target, with the body that checks every invariant.
+///
+/// The fuzz bodies skip the invariants these bugs break (see `OPEN_BUGS` in
+/// `fuzz/src/engine_run.rs`) so fuzzing goes on finding new bugs; the reproducers in
+/// `fuzz/findings/<target>/` wait here. After fixing a bug, run this test with `--ignored`:
+/// when it passes, move the files into `fuzz/corpus/<target>/` and stop skipping the check.
+const FINDINGS: &[(&str, Body)] = &[("engine", bodies::engine_all_checks)];
+
+#[test]
+#[ignore = "open core bugs (fuzz/findings): run with --ignored after fixing them"]
+fn findings_pass_every_check() {
+    let failures: Vec<String> = FINDINGS
+        .iter()
+        .flat_map(|&(target, body)| replay(&fuzz_dir().join("findings"), target, body))
+        .collect();
+    assert!(
+        failures.is_empty(),
+        "{} finding(s) still fail (see the panic messages above):\n{}",
         failures.len(),
         failures.join("\n")
     );
