@@ -362,6 +362,16 @@ impl Run {
         body: &[u8],
     ) {
         let slot = input.below(HTTP_SLOTS);
+        if self
+            .unanswered
+            .get(&self.http_slots[slot])
+            .is_some_and(|&n| n > 0)
+        {
+            // An HTTP/1.1 runtime answers requests in order, so it hands the engine no request
+            // on a connection still waiting for its answer (a held poll): the client opens
+            // another connection, and the busy one stays open until answered or closed.
+            self.http_slots[slot] = self.new_conn();
+        }
         let conn = self.http_slots[slot];
         let mut head = format!("{method} {path}");
         if !query.is_empty() {
@@ -476,7 +486,14 @@ impl Run {
 
     fn conn_closed(&mut self, input: &mut Cursor<'_>) {
         let conn = if input.byte() & 1 == 0 {
-            self.http_slots[input.below(HTTP_SLOTS)]
+            // Any open HTTP connection, busy ones included.
+            let open: Vec<ConnId> = self
+                .conns
+                .iter()
+                .filter(|&(_, &state)| state == Conn::Http)
+                .map(|(&conn, _)| conn)
+                .collect();
+            open[open.len() - 1 - input.below(open.len().min(256))]
         } else {
             self.ws_conn(input)
         };
