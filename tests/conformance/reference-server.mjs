@@ -31,7 +31,8 @@ io.on("connection", (socket) => {
   });
   socket.on("message-with-ack", (...args) => {
     const ack = args.pop();
-    ack(...args);
+    // Guard so that a malformed probe (no ack id) cannot crash the process.
+    if (typeof ack === "function") ack(...args);
   });
 });
 
