@@ -110,11 +110,8 @@ impl Engine {
             // The handshake GET is the session's first poll: it is answered with the open packet.
             let _ = session.on_poll(conn, &mut self.out);
         }
-        let sio = (route == EioRoute::SocketIo).then(|| SioState {
-            sockets: Default::default(),
-            connect_deadline: Some(now + self.config.connect_timeout),
-            reassembly: None,
-        });
+        let sio =
+            (route == EioRoute::SocketIo).then(|| SioState::new(now + self.config.connect_timeout));
         self.by_sid.insert(sid.clone(), id);
         self.clients.insert(id, Client { eio: session, sio });
         self.out.push_back(Output::Event(Event::SessionOpened {
