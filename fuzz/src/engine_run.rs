@@ -13,9 +13,10 @@
 //! Invariants: nothing panics; every drain reaches `Output::Timeout` within a bound and its
 //! instant is `next_deadline()`; a live session always has a deadline; feeding a deadline
 //! consumes it; each HTTP request is answered at most once, and by the end exactly once unless
-//! its connection closed; websocket messages go only to accepted, unclosed websockets; sessions
+//! its connection closed; websocket messages go only to connections accepted as websockets; sessions
 //! and sockets open and close exactly once and the engine's counts agree; each awaited ack ends
-//! exactly once; and once the client goes silent, running the timers down frees every session.
+//! exactly once; once the client goes silent, running the timers down frees every session; and
+//! the same script run twice from the same instant gives the same outputs.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::fmt::Write as _;
@@ -68,10 +69,26 @@ const OPEN_BUGS: Skip = Skip {
     ack_deadlines: true,
 };
 
+/// Runs the script twice from the same instant: the engine is deterministic (seeded ids, no
+/// `HashMap` iteration in logic), so both runs must give the very same outputs.
 fn run_engine(data: &[u8], skip: Skip) {
+    let start = Instant::now();
+    let first = run_script(data, skip, start);
+    let second = run_script(data, skip, start);
+    if let Some(at) = (0..first.len().max(second.len())).find(|&i| first.get(i) != second.get(i)) {
+        panic!(
+            "the same inputs gave different outputs: output {at} was {:?}, then {:?}",
+            first.get(at),
+            second.get(at)
+        );
+    }
+}
+
+/// Runs the script once from `start`, checking every step; returns every output drained.
+fn run_script(data: &[u8], skip: Skip, start: Instant) -> Vec<Output> {
     let mut input = Cursor::new(data);
     let config = config(input.byte());
-    let mut run = Run::new(config, skip);
+    let mut run = Run::new(config, skip, start);
     for _ in 0..MAX_OPS {
         if input.is_empty() {
             break;
@@ -79,6 +96,7 @@ fn run_engine(data: &[u8], skip: Skip) {
         run.step(&mut input);
     }
     run.run_down();
+    run.transcript
 }
 
 /// The configuration a selector byte picks: the defaults, the conformance app, tight limits
@@ -209,11 +227,12 @@ struct Run {
     closing: Vec<ConnId>,
     max_payload: usize,
     skip: Skip,
+    /// Every output drained, to compare runs.
+    transcript: Vec<Output>,
 }
 
 impl Run {
-    fn new(config: Config, skip: Skip) -> Self {
-        let start = Instant::now();
+    fn new(config: Config, skip: Skip, start: Instant) -> Self {
         let max_payload = config.max_payload;
         let mut run = Run {
             engine: Engine::new(config, start, [7; 32]),
@@ -235,6 +254,7 @@ impl Run {
             closing: Vec::new(),
             max_payload,
             skip,
+            transcript: Vec::new(),
         };
         for slot in 0..HTTP_SLOTS {
             run.http_slots[slot] = run.new_conn();
@@ -701,7 +721,9 @@ impl Run {
     /// Drains `poll_output` until `Timeout`, checking every output against the model.
     fn drain(&mut self) {
         for _ in 0..MAX_OUTPUTS_PER_DRAIN {
-            match self.engine.poll_output() {
+            let output = self.engine.poll_output();
+            self.transcript.push(output.clone());
+            match output {
                 Output::Timeout(at) => {
                     assert_eq!(
                         at,
