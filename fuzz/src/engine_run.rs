@@ -13,10 +13,10 @@
 //! Invariants: nothing panics; every drain reaches `Output::Timeout` within a bound and its
 //! instant is `next_deadline()`; a live session always has a deadline; feeding a deadline
 //! consumes it; each HTTP request is answered at most once, and by the end exactly once unless
-//! its connection closed; websocket messages go only to connections accepted as websockets; sessions
-//! and sockets open and close exactly once and the engine's counts agree; each awaited ack ends
-//! exactly once; once the client goes silent, running the timers down frees every session; and
-//! the same script run twice from the same instant gives the same outputs.
+//! its connection closed; websocket messages go only to connections accepted as websockets;
+//! sessions and sockets open and close exactly once and the engine's counts agree; each awaited
+//! ack ends exactly once; once the client goes silent, running the timers down frees every
+//! session; and the same script run twice from the same instant gives the same outputs.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::fmt::Write as _;
