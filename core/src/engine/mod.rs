@@ -132,15 +132,11 @@ impl Engine {
             .unwrap_or_else(|| Output::Timeout(self.timers.next_deadline()))
     }
 
-    /// The largest body the runtime should read for a request to `path`; beyond it the
-    /// runtime stops reading and passes `Body::TooLarge`.
+    /// The largest body the runtime should read for a request to `path`; see
+    /// [`Config::body_limit`].
     #[must_use]
     pub fn body_limit(&self, path: &str) -> usize {
-        if self.route_of(path).is_some() {
-            self.config.max_payload
-        } else {
-            self.config.max_body
-        }
+        self.config.body_limit(path)
     }
 
     /// Number of live Engine.IO sessions.
