@@ -376,6 +376,29 @@ fn upgrade_from_polling_to_websocket(t: &mut dyn Target) {
     expect_closed(t, second, SOON);
 }
 
+fn poll_racing_the_upgrade_is_refused(t: &mut dyn Target) {
+    let sid = open_polling(t, EIO);
+    let url = session(EIO, &sid);
+    let ws = t
+        .open_ws(&format!("{EIO}&transport=websocket&sid={sid}"))
+        .expect("probe websocket");
+    t.ws_send(ws, Msg::Text("2probe".into()));
+    assert_eq!(t.ws_text(ws, SOON), "3probe");
+    let late = t.send_http("GET", &url, b"");
+    assert!(
+        t.wait_http(late, Duration::from_millis(10)).is_none(),
+        "a poll after the probe is held briefly"
+    );
+    t.ws_send(ws, Msg::Text("5".into()));
+    let reply = t
+        .wait_http(late, SOON)
+        .expect("answered once the upgrade completes");
+    assert_eq!(
+        (reply.status, reply.text().as_str()),
+        (400, r#"{"code":3,"message":"Bad request"}"#)
+    );
+}
+
 fn heartbeat_pings_and_times_out(t: &mut dyn Target) {
     let ws = open_ws(t, EIO);
     for _ in 0..2 {
