@@ -17,3 +17,7 @@ step "cargo test --workspace"
 cargo test --workspace
 step "release binaries"
 cargo build --release -p iorelay-smol -p iorelay-std
+for bin in iorelay iorelay-std; do
+  step "conformance suites (Engine.IO v4, Socket.IO v5) against $bin"
+  tests/conformance/run.sh "$PWD/target/release/$bin" serve --conformance --port 3000
+done
