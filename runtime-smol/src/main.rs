@@ -73,6 +73,13 @@ fn serve(args: &ServeArgs) -> Result<(), String> {
     let listener =
         Async::new(listener).map_err(|err| format!("cannot listen on {address}: {err}"))?;
     let config = args.config(server_info(local.port()));
+    // Signals are handled before the listening line, so whoever waits for it can stop us.
+    let (stop_tx, stop_rx) = smol::channel::bounded(1);
+    if let Err(err) = shutdown_on_signals(move || {
+        let _ = stop_tx.try_send(());
+    }) {
+        log!(Warn, "cannot handle SIGINT/SIGTERM: {err}");
+    }
     println!("iorelay listening on http://{local}");
     let mode = match config.mode {
         Mode::Conformance => "conformance",
@@ -91,12 +98,6 @@ fn serve(args: &ServeArgs) -> Result<(), String> {
     }
 
     let (inbox_tx, inbox_rx) = smol::channel::bounded(INBOX_CAPACITY);
-    let (stop_tx, stop_rx) = smol::channel::bounded(1);
-    if let Err(err) = shutdown_on_signals(move || {
-        let _ = stop_tx.try_send(());
-    }) {
-        log!(Warn, "cannot handle SIGINT/SIGTERM: {err}");
-    }
     let shared = Arc::new(Shared {
         inbox: inbox_tx,
         deadlines: deadlines(),
