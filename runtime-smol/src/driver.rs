@@ -15,9 +15,12 @@ use async_io::Timer;
 use iorelay_core::{ConnId, Engine, Input, Output};
 use iorelay_std::log;
 use smol::channel::Receiver;
-use smol::future::{self, FutureExt};
+use smol::future::FutureExt;
 
 use crate::outbound::{Outbound, OutboundQueue, Pushed};
+
+/// Most messages handled per wake-up before checking for shutdown again.
+const BURST: usize = 64;
 
 /// What connection tasks and the listener tell the driver.
 #[derive(Debug)]
@@ -37,7 +40,10 @@ pub enum ToDriver {
 pub struct Driver {
     engine: Engine,
     conns: HashMap<ConnId, Arc<OutboundQueue>>,
-    deadline: Option<Instant>,
+    /// One timer re-armed when the engine's deadline moves, rather than one per wait: the
+    /// deadline rarely moves, and each new timer is a reactor registration.
+    timer: Timer,
+    armed: Option<Instant>,
     pending: VecDeque<Input>,
 }
 
@@ -53,7 +59,8 @@ impl Driver {
         Self {
             engine,
             conns: HashMap::new(),
-            deadline: None,
+            timer: Timer::never(),
+            armed: None,
             pending: VecDeque::new(),
         }
     }
@@ -63,20 +70,18 @@ impl Driver {
     pub async fn run(mut self, inbox: Receiver<ToDriver>, shutdown: Receiver<()>) {
         loop {
             match self.wait(&inbox, &shutdown).await {
-                Wake::Message(Some(ToDriver::Opened { conn, queue })) => {
-                    self.conns.insert(conn, queue);
-                }
-                Wake::Message(Some(ToDriver::Input(input))) => {
-                    let closed = match &input {
-                        Input::ConnClosed { conn, .. } => Some(*conn),
-                        _ => None,
-                    };
-                    self.feed(input);
-                    if let Some(queue) = closed.and_then(|conn| self.conns.remove(&conn)) {
-                        queue.close();
+                Wake::Message(Some(message)) => {
+                    self.on_message(message);
+                    // Whatever else is already waiting is taken without racing again.
+                    for _ in 0..BURST {
+                        let Ok(message) = inbox.try_recv() else { break };
+                        self.on_message(message);
                     }
                 }
-                Wake::Deadline => self.feed(Input::Timeout(Instant::now())),
+                Wake::Deadline => {
+                    self.armed = None;
+                    self.feed(Input::Timeout(Instant::now()));
+                }
                 Wake::Message(None) | Wake::Shutdown => break,
             }
         }
@@ -94,25 +99,38 @@ impl Driver {
         }
     }
 
+    fn on_message(&mut self, message: ToDriver) {
+        match message {
+            ToDriver::Opened { conn, queue } => {
+                self.conns.insert(conn, queue);
+            }
+            ToDriver::Input(input) => {
+                let closed = match &input {
+                    Input::ConnClosed { conn, .. } => Some(*conn),
+                    _ => None,
+                };
+                self.feed(input);
+                if let Some(queue) = closed.and_then(|conn| self.conns.remove(&conn)) {
+                    queue.close();
+                }
+            }
+        }
+    }
+
     /// Waits for the next thing to do; shutdown first, then messages, then the deadline
     /// (every input moves the engine's clock, so a busy inbox never starves its timers).
-    async fn wait(&self, inbox: &Receiver<ToDriver>, shutdown: &Receiver<()>) -> Wake {
-        let deadline = self.deadline;
+    async fn wait(&mut self, inbox: &Receiver<ToDriver>, shutdown: &Receiver<()>) -> Wake {
+        let timer = &mut self.timer;
         let stop = async {
             let _ = shutdown.recv().await;
             Wake::Shutdown
         };
         let message = async { Wake::Message(inbox.recv().await.ok()) };
-        let timer = async {
-            match deadline {
-                Some(at) => {
-                    Timer::at(at).await;
-                    Wake::Deadline
-                }
-                None => future::pending().await,
-            }
+        let deadline = async {
+            timer.await;
+            Wake::Deadline
         };
-        stop.or(message).or(timer).await
+        stop.or(message).or(deadline).await
     }
 
     /// Feeds one input, then everything the drain produced for the engine to hear.
@@ -132,7 +150,7 @@ impl Driver {
         loop {
             match self.engine.poll_output() {
                 Output::Timeout(at) => {
-                    self.deadline = at;
+                    self.arm(at);
                     return;
                 }
                 Output::HttpReply { conn, response } => self.route(conn, Outbound::Reply(response)),
@@ -145,6 +163,17 @@ impl Driver {
                 other => log!(Debug, "unhandled output {other:?}"),
             }
         }
+    }
+
+    fn arm(&mut self, at: Option<Instant>) {
+        if at == self.armed {
+            return;
+        }
+        match at {
+            Some(at) => self.timer.set_at(at),
+            None => self.timer = Timer::never(),
+        }
+        self.armed = at;
     }
 
     fn route(&mut self, conn: ConnId, item: Outbound) {

@@ -32,8 +32,10 @@ use driver::Driver;
 
 /// Unwritten bytes per connection above which congestion is reported.
 const QUEUE_BOUND: usize = 4 * 1024 * 1024;
-/// Messages waiting for the driver before connection tasks wait (backpressure on readers).
-const INBOX_CAPACITY: usize = 4096;
+/// Messages waiting for the driver before connection tasks stop reading their sockets: the
+/// backpressure that keeps fast readers from outrunning the one engine owner. Messages are
+/// usually small; the worst case held here is this many times `max_payload`.
+const INBOX_CAPACITY: usize = 1024;
 /// How long shutdown waits for connections to flush.
 const FLUSH_ON_SHUTDOWN: Duration = Duration::from_secs(2);
 

@@ -65,6 +65,9 @@ pub struct OutboundQueue {
     state: Mutex<State>,
     wake_tx: Sender<()>,
     wake_rx: Receiver<()>,
+    /// Never carries a message: closed once the connection should end soon (see `ending`).
+    ending_tx: Sender<()>,
+    ending_rx: Receiver<()>,
     bound: usize,
     hard_cap: usize,
 }
@@ -83,10 +86,13 @@ impl OutboundQueue {
     /// and gives up on the connection at four times the bound.
     pub fn new(bound: usize) -> Self {
         let (wake_tx, wake_rx) = smol::channel::bounded(1);
+        let (ending_tx, ending_rx) = smol::channel::bounded(1);
         Self {
             state: Mutex::default(),
             wake_tx,
             wake_rx,
+            ending_tx,
+            ending_rx,
             bound,
             hard_cap: bound.saturating_mul(4),
         }
@@ -99,11 +105,15 @@ impl OutboundQueue {
             if state.closed || state.aborted {
                 return Pushed::Queued;
             }
+            if matches!(item, Outbound::Close { .. }) {
+                self.ending_tx.close();
+            }
             state.unwritten += item.cost();
             state.items.push_back(item);
             if state.unwritten > self.hard_cap {
                 state.aborted = true;
                 state.items.clear();
+                self.ending_tx.close();
                 Pushed::Overflowed
             } else if !state.congested && state.unwritten > self.bound {
                 state.congested = true;
@@ -153,6 +163,15 @@ impl OutboundQueue {
             }
             let _ = self.wake_rx.recv().await;
         }
+    }
+
+    /// Resolves once the connection should end whatever it is writing: a close frame was
+    /// queued (`false`: allow a short linger for it), or the queue gave up (`true`: end now).
+    /// A writer races its socket writes against this, so a peer that stopped reading cannot
+    /// keep a connection alive after the engine or the cap let go of it.
+    pub async fn ending(&self) -> bool {
+        let _ = self.ending_rx.recv().await;
+        self.lock().aborted
     }
 
     /// Records that `bytes` of taken items reached the socket. Returns `true` when that ends
@@ -235,6 +254,19 @@ mod tests {
         assert_eq!(queue.push(message(11)), Pushed::Congested);
         assert_eq!(queue.push(message(30)), Pushed::Overflowed);
         assert!(smol::block_on(queue.next_batch()).is_none());
+    }
+
+    #[test]
+    fn ending_resolves_on_a_queued_close_or_an_overflow() {
+        let queue = OutboundQueue::new(10);
+        queue.push(Outbound::Close {
+            code: 1000,
+            reason: "bye",
+        });
+        assert!(!smol::block_on(queue.ending()));
+        let queue = OutboundQueue::new(10);
+        queue.push(message(50));
+        assert!(smol::block_on(queue.ending()));
     }
 
     #[test]

@@ -164,7 +164,8 @@ fn fail(
 }
 
 /// Writes what the driver queues, a batch at a time, until the queue ends or a close frame
-/// went out (then it half-closes and lingers so the peer can hang up first).
+/// went out (then it half-closes and lingers so the peer can hang up first). A write still
+/// stuck on a peer that does not read is abandoned once the queue is ending.
 async fn write_half(
     conn: ConnId,
     stream: &Async<TcpStream>,
@@ -175,8 +176,18 @@ async fn write_half(
     while let Some(batch) = queue.next_batch().await {
         let mut wire_bytes = Vec::new();
         let (cost, closing) = frame_batch(conn, &mut lock(context), batch, &mut wire_bytes);
-        let mut writer = stream;
-        if writer.write_all(&wire_bytes).await.is_err() || writer.flush().await.is_err() {
+        let write = async {
+            let mut writer = stream;
+            writer.write_all(&wire_bytes).await?;
+            writer.flush().await
+        };
+        let give_up = async {
+            if !queue.ending().await {
+                Timer::after(shared.deadlines.close_linger).await;
+            }
+            Err(io::ErrorKind::TimedOut.into())
+        };
+        if write.or(give_up).await.is_err() {
             return;
         }
         if queue.written(cost) {

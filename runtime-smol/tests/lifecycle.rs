@@ -34,6 +34,24 @@ fn sigterm_closes_websockets_and_exits_zero() {
 }
 
 #[test]
+fn sigterm_answers_a_held_poll_before_exiting_zero() {
+    let mut server = Server::start(CONFORMANCE);
+    let sid = server.connected_session();
+    let mut held = server.connect();
+    held.send_request("GET", &common::poll_path(&sid), "");
+    assert!(
+        !held.closed_within(Duration::from_millis(200)),
+        "the poll is held"
+    );
+    server.terminate();
+    let response = held.response();
+    assert_eq!(response.status, 200);
+    assert!(!response.body.is_empty());
+    let status = server.wait_exit(Duration::from_secs(5));
+    assert_eq!(status.code(), Some(0));
+}
+
+#[test]
 fn sigterm_on_an_idle_server_exits_zero() {
     let mut server = Server::start(&[]);
     let _idle = server.connect();

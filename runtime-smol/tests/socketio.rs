@@ -147,3 +147,27 @@ fn many_messages_queued_together_all_arrive_in_order() {
         assert_eq!(ws_text(&mut ws), format!("42[\"message-back\",{i}]"));
     }
 }
+
+#[test]
+fn a_websocket_client_that_never_reads_is_cut_off_at_the_queue_cap() {
+    let server = Server::start(CONFORMANCE);
+    let mut ws = server.websocket("");
+    ws_text(&mut ws);
+    ws_send(&mut ws, "40");
+    ws_text(&mut ws);
+    ws_text(&mut ws);
+    let message =
+        tungstenite::Message::text(format!("42[\"message\",\"{}\"]", "x".repeat(64 * 1024)));
+    // The echoes pile up: socket buffers, then the 4 MiB bound (congestion), then the hard cap.
+    let mut sent = 0usize;
+    let cut_off = loop {
+        if ws.send(message.clone()).is_err() {
+            break true;
+        }
+        sent += message.len();
+        if sent > 512 * 1024 * 1024 {
+            break false;
+        }
+    };
+    assert!(cut_off, "still connected after sending {sent} bytes");
+}

@@ -42,6 +42,7 @@ impl Server {
         command
             .args(["serve", "--port", "0"])
             .args(flags)
+            .env_remove("IORELAY_LOG")
             .stdin(Stdio::null())
             .stdout(Stdio::piped())
             .stderr(Stdio::null());
