@@ -15,7 +15,7 @@ use async_io::Timer;
 use iorelay_core::{ConnId, Engine, Input, Output};
 use iorelay_std::log;
 use smol::channel::Receiver;
-use smol::future::FutureExt;
+use smol::future::{self, FutureExt};
 
 use crate::outbound::{Outbound, OutboundQueue, Pushed};
 
@@ -122,7 +122,10 @@ impl Driver {
     async fn wait(&mut self, inbox: &Receiver<ToDriver>, shutdown: &Receiver<()>) -> Wake {
         let timer = &mut self.timer;
         let stop = async {
-            let _ = shutdown.recv().await;
+            if shutdown.recv().await.is_err() {
+                // No signal handling could be installed: only the inbox ends the driver.
+                future::pending::<()>().await;
+            }
             Wake::Shutdown
         };
         let message = async { Wake::Message(inbox.recv().await.ok()) };
