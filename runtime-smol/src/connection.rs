@@ -11,7 +11,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use async_io::Async;
-use iorelay_core::{ConnId, Engine, Input};
+use iorelay_core::{Config, ConnId, Input};
 use iorelay_std::log;
 use smol::channel::Sender;
 use smol::future::FutureExt;
@@ -40,9 +40,9 @@ pub struct Shared {
     pub deadlines: Deadlines,
     /// Websocket framing limits (`max_payload` for messages and frames).
     pub websocket: WebSocketConfig,
-    /// An engine built from the same configuration that never receives input: it answers
-    /// `body_limit` for request heads without a round trip to the driver.
-    pub body_limits: Engine,
+    /// The engine's configuration: it answers `body_limit` for request heads without a round
+    /// trip to the driver.
+    pub config: Config,
 }
 
 impl Shared {

@@ -108,7 +108,7 @@ fn serve(args: &ServeArgs) -> Result<(), String> {
             .max_frame_size(Some(config.max_payload))
             .read_buffer_size(16 * 1024)
             .write_buffer_size(0),
-        body_limits: Engine::new(config.clone(), Instant::now(), [0; 32]),
+        config: config.clone(),
     });
     let (alive_tx, alive_rx) = smol::channel::bounded::<()>(1);
     let accepting = executor.spawn(listener::run(
