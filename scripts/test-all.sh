@@ -13,6 +13,8 @@ step "cargo clippy -D warnings"
 cargo clippy --workspace --all-targets -- -D warnings
 step "dependency rules"
 scripts/check-deps.sh
+step "cargo build --workspace (the scenario suites run these binaries)"
+cargo build --workspace
 step "cargo test --workspace"
 cargo test --workspace
 step "release binaries"
