@@ -362,6 +362,7 @@ impl Session {
                         .map(|frame| Output::WsSend { conn, frame }),
                 );
                 self.outbox_bytes = 0;
+                self.congested_since = None;
                 self.transport = Transport::WebSocket { conn };
                 Step::Upgraded
             }
