@@ -6,7 +6,11 @@ mod support;
 use bytes::Bytes;
 use iorelay_core::engineio::packet::Frame;
 use iorelay_core::{Config, Event};
+use std::time::Duration;
+
 use support::{ms, Harness};
+
+const NS: Duration = Duration::from_nanos(1);
 
 fn conformance() -> Harness {
     Harness::new(Config::conformance())
@@ -27,18 +31,23 @@ fn the_open_packet_carries_the_conformance_timings() {
 }
 
 #[test]
-fn connect_is_answered_then_auth_is_emitted_with_the_connect_payload() {
+fn connect_is_answered_then_auth_is_emitted_10ms_later_with_the_connect_payload() {
     let mut h = conformance();
     h.open_websocket(1);
     let out = h.ws_text(1, "40");
     let sent = out.ws_sent(1);
-    assert_eq!(sent.len(), 2, "{sent:?}");
+    assert_eq!(sent.len(), 1, "{sent:?}");
     assert!(sent[0].starts_with("40{\"sid\":\""));
-    assert_eq!(sent[1], r#"42["auth",{}]"#);
+    assert_eq!(out.next, Some(h.t0 + ms(10)));
+    assert!(h.tick_at(h.t0 + ms(10) - NS).outputs.is_empty());
+    assert_eq!(h.tick(ms(10)).transcript(), [r#"1 ws 42["auth",{}]"#]);
 
     h.open_websocket(2);
-    let with_auth = h.ws_text(2, r#"40{"token":"123"}"#).ws_sent(2);
-    assert_eq!(with_auth[1], r#"42["auth",{"token":"123"}]"#);
+    h.ws_text(2, r#"40{"token":"123"}"#);
+    assert_eq!(
+        h.tick(ms(20)).transcript(),
+        [r#"2 ws 42["auth",{"token":"123"}]"#]
+    );
 }
 
 #[test]
@@ -47,7 +56,21 @@ fn the_custom_namespace_also_emits_auth() {
     h.open_websocket(1);
     let sent = h.ws_text(1, "40/custom,").ws_sent(1);
     assert!(sent[0].starts_with("40/custom,{\"sid\":\""));
-    assert_eq!(sent[1], r#"42/custom,["auth",{}]"#);
+    assert_eq!(
+        h.tick(ms(10)).transcript(),
+        [r#"1 ws 42/custom,["auth",{}]"#]
+    );
+}
+
+#[test]
+fn auth_is_not_emitted_to_a_socket_that_left_before_it_was_due() {
+    let mut h = conformance();
+    h.open_websocket(1);
+    h.ws_text(1, "40");
+    h.ws_text(1, "41");
+    let due = h.tick(ms(10));
+    assert!(due.outputs.is_empty(), "{due:?}");
+    assert_eq!(h.engine.session_count(), 1);
 }
 
 #[test]

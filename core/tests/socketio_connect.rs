@@ -116,12 +116,24 @@ fn connect_to_a_namespace_outside_the_policy_is_refused() {
 }
 
 #[test]
-fn a_second_connect_to_the_same_namespace_is_ignored() {
+fn a_second_connect_to_the_same_namespace_closes_the_session() {
     let mut h = Harness::default_config();
-    h.connected_websocket(1);
+    let (opened, socket) = h.connected_websocket(1);
     let out = h.ws_text(1, "40");
-    assert!(out.outputs.is_empty(), "{out:?}");
-    assert_eq!(h.engine.socket_count(), 1);
+    assert_eq!(out.transcript(), ["1 ws 1", "1 ws close 1002 parse error"]);
+    assert_eq!(
+        out.events(),
+        [
+            Event::SocketDisconnected {
+                socket,
+                reason: CloseReason::ParseError
+            },
+            Event::SessionClosed {
+                session: opened.session,
+                reason: CloseReason::ParseError
+            }
+        ]
+    );
 }
 
 #[test]
@@ -226,12 +238,26 @@ fn a_client_event_becomes_a_message_event() {
 }
 
 #[test]
-fn events_for_a_namespace_the_client_has_not_joined_are_ignored() {
+fn an_event_for_a_namespace_the_client_has_not_joined_closes_the_session() {
     let mut h = Harness::default_config();
-    h.connected_websocket(1);
+    let (opened, _) = h.connected_websocket(1);
     let out = h.ws_text(1, r#"42/elsewhere,["x"]"#);
-    assert!(out.outputs.is_empty(), "{out:?}");
-    assert_eq!(h.engine.session_count(), 1);
+    assert_eq!(out.transcript(), ["1 ws 1", "1 ws close 1002 parse error"]);
+    assert!(out.events().contains(&Event::SessionClosed {
+        session: opened.session,
+        reason: CloseReason::ParseError
+    }));
+}
+
+#[test]
+fn a_connect_error_from_the_client_closes_the_session() {
+    let mut h = Harness::default_config();
+    let (opened, _) = h.connected_websocket(1);
+    let out = h.ws_text(1, r#"44{"message":"no"}"#);
+    assert!(out.events().contains(&Event::SessionClosed {
+        session: opened.session,
+        reason: CloseReason::ParseError
+    }));
 }
 
 #[test]
