@@ -6,7 +6,9 @@
 //! `dead_code` allowance.
 #![allow(dead_code)]
 
+pub mod link;
 pub mod prng;
+pub mod scripted;
 
 use std::collections::BTreeSet;
 use std::fmt::Write as _;
