@@ -1,38 +1,22 @@
-//! Model test: arbitrary sequences of operations (sessions opened over polling and websocket,
-//! namespace CONNECTs, rooms, emits with and without acks, client acks, pongs, polls, time
-//! passing by arbitrary amounts, closed connections, garbage, disconnects, server closes) run
-//! against the engine and a simple reference model.
-//!
-//! After every step the engine must have produced exactly what the model predicts (which
-//! connections got a reply, a websocket message or a close; which sessions and sockets opened
-//! and closed and why; which acks resolved and how), and: live session and socket counts match;
-//! the next deadline is the model's earliest deadline, never in the past and present whenever a
-//! session is; each ack id resolves exactly once; each session is freed exactly once; no output
-//! addresses a connection the engine was never given; each request is answered at most once.
-
-mod support;
+//! The reference model and the run that drives the engine and the model side by side.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::time::{Duration, Instant};
 
 use bytes::Bytes;
-use iorelay_core::engineio::packet::Frame;
 use iorelay_core::engineio::payload;
 use iorelay_core::{
     CloseReason, Config, ConnId, Emit, Event, NamespacePolicy, Output, SessionId, SocketId, Target,
 };
-use proptest::prelude::*;
-use support::{polling, post_request, sio, Harness};
 
-const NSPS: [&str; 3] = ["/", "/admin", "/nope"];
-const ROOMS: [&str; 3] = ["r0", "r1", "r2"];
+use super::effects::Effects;
+use super::ops::{ClientPacket, Op, NSPS, PICK_ANY, PICK_RANGE, ROOMS};
+use crate::support::{polling, post_request, sio, Harness};
+
 const PING_INTERVAL: Duration = Duration::from_millis(1000);
 const PING_TIMEOUT: Duration = Duration::from_millis(500);
 const CONNECT_TIMEOUT: Duration = Duration::from_millis(3000);
 const BOGUS_ACK_ID: u64 = 1_000_000;
-/// Indices in ops range over `0..PICK_RANGE`; the top `PICK_ANY` pick among dead things too.
-const PICK_RANGE: usize = 64;
-const PICK_ANY: usize = 8;
 
 fn config() -> Config {
     Config {
@@ -41,167 +25,6 @@ fn config() -> Config {
         connect_timeout: CONNECT_TIMEOUT,
         namespaces: NamespacePolicy::Only(vec!["/".to_owned(), "/admin".to_owned()]),
         ..Config::default()
-    }
-}
-
-/// One step of a scenario. Indices pick among what exists (modulo its count).
-#[derive(Debug, Clone)]
-enum Op {
-    OpenPolling,
-    OpenWebSocket,
-    Connect {
-        client: usize,
-        nsp: usize,
-    },
-    Join {
-        socket: usize,
-        room: usize,
-    },
-    Leave {
-        socket: usize,
-        room: usize,
-    },
-    Emit {
-        nsp: usize,
-        room: Option<usize>,
-        except: Option<usize>,
-    },
-    EmitTo {
-        socket: usize,
-        ack_ms: Option<u64>,
-    },
-    ClientEvent {
-        socket: usize,
-        with_ack: bool,
-    },
-    ClientAck {
-        socket: usize,
-        pick: usize,
-    },
-    ClientDisconnect {
-        socket: usize,
-    },
-    ServerDisconnect {
-        socket: usize,
-    },
-    ServerClose {
-        client: usize,
-    },
-    Pong {
-        client: usize,
-    },
-    Poll {
-        client: usize,
-    },
-    Advance {
-        ms: u64,
-    },
-    CloseConn {
-        pick: usize,
-    },
-    Garbage {
-        client: usize,
-        kind: usize,
-    },
-}
-
-fn op() -> impl Strategy<Value = Op> {
-    let idx = || 0..PICK_RANGE;
-    prop_oneof![
-        2 => Just(Op::OpenPolling),
-        2 => Just(Op::OpenWebSocket),
-        4 => (idx(), 0..3usize).prop_map(|(client, nsp)| Op::Connect { client, nsp }),
-        2 => (idx(), 0..3usize).prop_map(|(socket, room)| Op::Join { socket, room }),
-        1 => (idx(), 0..3usize).prop_map(|(socket, room)| Op::Leave { socket, room }),
-        2 => (0..3usize, proptest::option::of(0..3usize), proptest::option::of(0..3usize))
-            .prop_map(|(nsp, room, except)| Op::Emit { nsp, room, except }),
-        4 => (idx(), prop_oneof![1 => Just(None), 3 => (1..3000u64).prop_map(Some)])
-            .prop_map(|(socket, ack_ms)| Op::EmitTo { socket, ack_ms }),
-        2 => (idx(), any::<bool>())
-            .prop_map(|(socket, with_ack)| Op::ClientEvent { socket, with_ack }),
-        5 => (idx(), idx()).prop_map(|(socket, pick)| Op::ClientAck { socket, pick }),
-        1 => idx().prop_map(|socket| Op::ClientDisconnect { socket }),
-        1 => idx().prop_map(|socket| Op::ServerDisconnect { socket }),
-        1 => idx().prop_map(|client| Op::ServerClose { client }),
-        4 => idx().prop_map(|client| Op::Pong { client }),
-        4 => idx().prop_map(|client| Op::Poll { client }),
-        5 => prop_oneof![3 => 0..200u64, 1 => 0..3000u64].prop_map(|ms| Op::Advance { ms }),
-        1 => (0..1024usize).prop_map(|pick| Op::CloseConn { pick }),
-        1 => (idx(), 0..8usize).prop_map(|(client, kind)| Op::Garbage { client, kind }),
-    ]
-}
-
-/// What one step makes the engine do, as the model predicts it or as it happened.
-#[derive(Debug, Default, PartialEq, Eq)]
-struct Effects {
-    replies: BTreeMap<u64, u16>,
-    accepts: BTreeSet<u64>,
-    ws_sends: BTreeSet<u64>,
-    ws_closes: BTreeSet<u64>,
-    opened: BTreeSet<u64>,
-    closed: BTreeSet<(u64, String)>,
-    connected: BTreeSet<(u64, u64, String)>,
-    disconnected: BTreeSet<(u64, String)>,
-    acks_received: BTreeSet<(u64, u64)>,
-    acks_timed_out: BTreeSet<(u64, u64)>,
-    messages: BTreeSet<(u64, Option<u64>)>,
-}
-
-impl Effects {
-    fn of(outputs: &[Output]) -> Self {
-        let mut fx = Self::default();
-        for output in outputs {
-            match output {
-                Output::HttpReply { conn, response } => {
-                    let again = fx.replies.insert(conn.0, response.status);
-                    assert!(again.is_none(), "two replies on {conn:?} in one step");
-                }
-                Output::WsAccept { conn } => {
-                    fx.accepts.insert(conn.0);
-                }
-                Output::WsSend { conn, .. } => {
-                    fx.ws_sends.insert(conn.0);
-                }
-                Output::WsClose { conn, .. } => {
-                    fx.ws_closes.insert(conn.0);
-                }
-                Output::Event(event) => fx.event(event),
-                other => panic!("unexpected output {other:?}"),
-            }
-        }
-        fx
-    }
-
-    fn event(&mut self, event: &Event) {
-        match event {
-            Event::SessionOpened { session, .. } => {
-                self.opened.insert(session.0);
-            }
-            Event::SessionClosed { session, reason } => {
-                self.closed.insert((session.0, format!("{reason:?}")));
-            }
-            Event::SocketConnected {
-                socket,
-                session,
-                nsp,
-                ..
-            } => {
-                self.connected.insert((socket.0, session.0, nsp.clone()));
-            }
-            Event::SocketDisconnected { socket, reason } => {
-                self.disconnected.insert((socket.0, format!("{reason:?}")));
-            }
-            Event::AckReceived { socket, ack, .. } => {
-                self.acks_received.insert((socket.0, *ack));
-            }
-            Event::AckTimedOut { socket, ack } => {
-                self.acks_timed_out.insert((socket.0, *ack));
-            }
-            Event::Message { socket, ack, .. } => {
-                self.messages.insert((socket.0, *ack));
-            }
-            other => panic!("unexpected event {other:?}"),
-        }
     }
 }
 
@@ -242,44 +65,9 @@ struct ModelSocket {
     alive: bool,
 }
 
-/// A packet a client sends, in model terms.
-#[derive(Debug, Clone, Copy)]
-enum ClientPacket {
-    Connect(&'static str),
-    Event(&'static str, Option<u64>),
-    Ack(&'static str, u64),
-    Disconnect(&'static str),
-    Pong,
-    Garbage(usize),
-}
-
-impl ClientPacket {
-    fn frame(self) -> Frame {
-        let prefix = |nsp: &str| {
-            if nsp == "/" {
-                String::new()
-            } else {
-                format!("{nsp},")
-            }
-        };
-        let id = |ack: Option<u64>| ack.map(|n| n.to_string()).unwrap_or_default();
-        let text = match self {
-            Self::Connect(nsp) => format!("40{}", prefix(nsp)),
-            Self::Event(nsp, ack) => format!(r#"42{}{}["ev"]"#, prefix(nsp), id(ack)),
-            Self::Ack(nsp, ack) => format!("43{}{ack}[]", prefix(nsp)),
-            Self::Disconnect(nsp) => format!("41{}", prefix(nsp)),
-            Self::Pong => "3".to_owned(),
-            Self::Garbage(6) => return Frame::Binary(Bytes::from_static(&[1, 2])),
-            Self::Garbage(kind) => {
-                ["", "9x", "4{", r#"44{"message":"x"}"#, "6", "2", "", "5"][kind].to_owned()
-            }
-        };
-        Frame::Text(Bytes::from(text))
-    }
-}
-
-struct Run {
-    h: Harness,
+pub struct Run {
+    /// The engine under test.
+    pub h: Harness,
     sessions: Vec<ModelSession>,
     sockets: Vec<ModelSocket>,
     next_conn: u64,
@@ -295,7 +83,7 @@ struct Run {
 }
 
 impl Run {
-    fn new() -> Self {
+    pub fn new() -> Self {
         Self {
             h: Harness::new(config()),
             sessions: Vec::new(),
@@ -321,7 +109,7 @@ impl Run {
     }
 
     /// Runs one op; returns what the engine did (or `None` when the op does not apply).
-    fn apply(&mut self, op: &Op) -> Option<Vec<Output>> {
+    pub fn apply(&mut self, op: &Op) -> Option<Vec<Output>> {
         self.fx = Effects::default();
         let now = self.h.now;
         let outputs = match *op {
@@ -827,7 +615,7 @@ impl Run {
     }
 
     /// The invariants after a step whose outputs were `outputs`.
-    fn check(&mut self, op: &Op, outputs: &[Output]) {
+    pub fn check(&mut self, op: &Op, outputs: &[Output]) {
         let actual = Effects::of(outputs);
         assert_eq!(actual, self.fx, "after {op:?}");
         for conn in actual.replies.keys().chain(&actual.accepts) {
@@ -859,7 +647,7 @@ impl Run {
     }
 
     /// Shuts the engine down and checks everything was resolved and freed exactly once.
-    fn finish(mut self) {
+    pub fn finish(mut self) {
         let now = self.h.now;
         self.h.engine.shutdown(now);
         let out = self.h.drain();
@@ -887,43 +675,4 @@ fn pick(live: &[usize], all: Vec<usize>, choice: usize) -> Option<usize> {
     } else {
         (!all.is_empty()).then(|| all[choice % all.len()])
     }
-}
-
-proptest! {
-    #![proptest_config(ProptestConfig { cases: 512, ..ProptestConfig::default() })]
-
-    #[test]
-    fn the_engine_agrees_with_the_model_after_every_step(
-        ops in proptest::collection::vec(op(), 1..80)
-    ) {
-        let mut run = Run::new();
-        for op in &ops {
-            if let Some(outputs) = run.apply(op) {
-                run.check(op, &outputs);
-            }
-        }
-        run.finish();
-    }
-}
-
-#[test]
-fn a_long_quiet_client_is_closed_by_the_heartbeat_in_the_model_too() {
-    let mut run = Run::new();
-    let ops = [
-        Op::OpenWebSocket,
-        Op::Connect { client: 0, nsp: 0 },
-        Op::EmitTo {
-            socket: 0,
-            ack_ms: Some(2500),
-        },
-        Op::Advance { ms: 1000 },
-        Op::Advance { ms: 499 },
-        Op::Advance { ms: 1 },
-    ];
-    for op in &ops {
-        let outputs = run.apply(op).expect("applies");
-        run.check(op, &outputs);
-    }
-    assert_eq!(run.h.engine.session_count(), 0);
-    run.finish();
 }
