@@ -4,7 +4,11 @@
 mod support;
 
 use iorelay_core::{CloseReason, Config, Emit, Event};
+use std::time::Duration;
+
 use support::{ms, polling, secs, websocket, Harness, Opened};
+
+const NS: Duration = Duration::from_nanos(1);
 
 /// A polling session connected to `/` (its CONNECT reply already polled on conn 3) with a GET
 /// held on conn 4.
@@ -105,13 +109,55 @@ fn frames_queued_during_the_upgrade_are_flushed_to_the_websocket_in_order() {
 }
 
 #[test]
-fn a_poll_during_a_probed_upgrade_is_answered_at_once_with_noop() {
+fn a_poll_after_the_probe_is_held_50ms_then_released_with_noop() {
     let mut h = Harness::default_config();
     let opened = h.open_polling(1);
     h.ws_open(2, &websocket(&opened.sid));
     assert_eq!(h.ws_text(2, "2probe").transcript(), ["2 ws 3probe"]);
     let poll = h.get(3, &polling(&opened.sid));
-    assert_eq!(poll.transcript(), ["3 http 200 6"]);
+    assert_eq!(poll.transcript(), Vec::<String>::new());
+    assert_eq!(poll.next, Some(h.t0 + ms(50)));
+    assert!(h.tick_at(h.t0 + ms(50) - NS).outputs.is_empty());
+    assert_eq!(h.tick(ms(50)).transcript(), ["3 http 200 6"]);
+}
+
+#[test]
+fn a_poll_after_the_probe_is_refused_when_the_upgrade_completes_first() {
+    let mut h = Harness::default_config();
+    let opened = h.open_polling(1);
+    h.ws_open(2, &websocket(&opened.sid));
+    h.ws_text(2, "2probe");
+    h.get(3, &polling(&opened.sid));
+    h.set_time(ms(20));
+    let upgrade = h.ws_text(2, "5");
+    assert_eq!(
+        upgrade.transcript(),
+        [r#"3 http 400 {"code":3,"message":"Bad request"}"#]
+    );
+    assert!(h.tick(ms(50)).outputs.is_empty(), "nothing left to release");
+}
+
+#[test]
+fn a_poll_after_the_probe_answered_with_data_is_not_followed_by_a_stray_noop() {
+    let mut h = Harness::default_config();
+    let opened = h.open_polling(1);
+    let socket = h
+        .post(2, &polling(&opened.sid), b"40")
+        .connected_socket()
+        .expect("connected");
+    h.get(3, &polling(&opened.sid));
+    h.ws_open(4, &websocket(&opened.sid));
+    h.ws_text(4, "2probe");
+    h.get(5, &polling(&opened.sid));
+    let now = h.now;
+    h.engine
+        .emit_to(now, socket, &Emit::new("e", &[]), None)
+        .expect("connected");
+    assert_eq!(h.drain().transcript(), [r#"5 http 200 42["e"]"#]);
+    let release = h.tick(ms(50));
+    assert!(release.outputs.is_empty(), "{release:?}");
+    let upgrade = h.ws_text(4, "5");
+    assert_eq!(upgrade.transcript(), Vec::<String>::new(), "no noop queued");
 }
 
 #[test]
