@@ -362,6 +362,7 @@ impl Session {
                         .map(|frame| Output::WsSend { conn, frame }),
                 );
                 self.outbox_bytes = 0;
+                self.congested_since = None;
                 self.transport = Transport::WebSocket { conn };
                 Step::Upgraded
             }
@@ -432,8 +433,16 @@ impl Session {
         if let Some(upgrade) = self.upgrade.as_mut() {
             if upgrade.release_poll_at.is_some_and(|at| at <= now) {
                 upgrade.release_poll_at = None;
-                self.outbox.push_back(Packet::Noop.encode());
-                self.flush_poll(out);
+                // The poll may have been answered with data meanwhile: then nothing to release.
+                if matches!(
+                    self.transport,
+                    Transport::Polling {
+                        pending_get: Some(_)
+                    }
+                ) {
+                    self.outbox.push_back(Packet::Noop.encode());
+                    self.flush_poll(out);
+                }
             }
         }
         match self.heartbeat.handle_timeout(now) {
