@@ -155,3 +155,17 @@ fn a_raw_engineio_path_is_404_when_not_configured() {
     assert_eq!(out.reply(1).status, 404);
     assert_eq!(h.engine.session_count(), 0);
 }
+
+#[test]
+fn a_sid_names_a_session_of_its_own_endpoint_only() {
+    let mut h = Harness::new(iorelay_core::Config::conformance());
+    let (_, raw_sid) = h
+        .get(1, "/engine.io/?EIO=4&transport=polling")
+        .opened_session()
+        .expect("raw session");
+    refused(&mut h, &get_request(&polling(&raw_sid)), UNKNOWN_SID);
+    let sio_sid = h.open_polling(2).sid;
+    let raw_target = format!("/engine.io/?EIO=4&transport=polling&sid={sio_sid}");
+    refused(&mut h, &get_request(&raw_target), UNKNOWN_SID);
+    assert_eq!(h.engine.session_count(), 2);
+}

@@ -43,7 +43,13 @@ impl Engine {
             }
             return self.open_session(conn, transport, route, cors);
         };
-        let Some(&id) = self.by_sid.get(sid) else {
+        // A sid names a session of this endpoint only: a raw Engine.IO session is unknown at
+        // the Socket.IO endpoint and the other way round.
+        let Some(&id) = self.by_sid.get(sid).filter(|id| {
+            self.clients
+                .get(id)
+                .is_some_and(|c| c.sio.is_some() == (route == EioRoute::SocketIo))
+        }) else {
             return self.reply_eio_error(conn, ErrorCode::UnknownSid, cors);
         };
         if is_upgrade {
