@@ -13,7 +13,7 @@ use std::time::Instant;
 
 use async_io::{Async, Timer};
 use bytes::Bytes;
-use iorelay_core::http::{HeadLimits, Method, ReadProgress, RequestReader};
+use iorelay_core::http::{HeadLimits, Method, ReadProgress, RequestReader, CONTINUE};
 use iorelay_core::{Body, ConnId, Input};
 use iorelay_std::log;
 use iorelay_std::process::websocket_accept;
@@ -67,6 +67,12 @@ pub async fn serve(
                 log!(Debug, "conn {}: bad request: {err}", conn.0);
                 let _ = write(stream, &err.to_response().encode(false)).await;
                 return HttpEnd::Closed;
+            }
+            ReadProgress::Continue => {
+                if write(stream, CONTINUE).await.is_err() {
+                    return HttpEnd::Closed;
+                }
+                continue;
             }
             ReadProgress::Request { head, body } => (head, body),
         };

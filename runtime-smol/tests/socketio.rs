@@ -11,10 +11,7 @@ use common::{poll_path, ws_send, ws_text, Server, CONFORMANCE};
 fn polling_handshake_connect_and_event_round_trip() {
     let server = Server::start(CONFORMANCE);
     let sid = server.handshake();
-    server.post(&sid, "40");
-    let packets = server.poll(&sid);
-    assert!(packets[0].starts_with("40{\"sid\":"), "{packets:?}");
-    assert_eq!(packets[1..], ["42[\"auth\",{}]".to_owned()]);
+    server.connected_session_at(&sid);
     server.post(&sid, "42[\"message\",1]");
     assert_eq!(server.poll(&sid), ["42[\"message-back\",1]"]);
 }

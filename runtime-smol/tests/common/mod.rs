@@ -139,19 +139,24 @@ impl Server {
     /// A polling session with a Socket.IO socket on `/`, the CONNECT reply consumed.
     pub fn connected_session(&self) -> String {
         let sid = self.handshake();
-        self.post(&sid, "40");
-        let mut packets = self.poll(&sid);
+        self.connected_session_at(&sid);
+        sid
+    }
+
+    /// Connects the polling session `sid` to namespace `/`, taking the CONNECT reply and the
+    /// `auth` event conformance mode sends shortly after it, so nothing stays queued.
+    pub fn connected_session_at(&self, sid: &str) {
+        self.post(sid, "40");
+        let mut packets = self.poll(sid);
         assert!(packets[0].starts_with("40{\"sid\":"), "{packets:?}");
-        // Conformance mode sends `auth` shortly after the CONNECT reply: take it too, so the
-        // session has nothing queued.
         if packets.len() == 1 {
-            packets = self.poll(&sid);
+            packets = self.poll(sid);
         }
-        assert!(
-            packets.last().is_some_and(|p| p.starts_with("42[\"auth\"")),
+        assert_eq!(
+            packets.last().map(String::as_str),
+            Some("42[\"auth\",{}]"),
             "{packets:?}"
         );
-        sid
     }
 
     /// Polls `/health` until `sessions` is `count` (bounded).
