@@ -4,6 +4,7 @@
 // against it (`run.sh reference`) to prove that a failure against iorelay is iorelay's.
 //
 // Usage: node reference-server.mjs serve --conformance [--host H] [--port P]
+//        [--ping-interval MS] [--ping-timeout MS]
 // Prints `iorelay listening on http://HOST:PORT` once listening.
 
 import { createServer } from "node:http";
@@ -20,12 +21,14 @@ function flag(name, fallback) {
 }
 const host = flag("--host", "127.0.0.1");
 const port = Number(flag("--port", "8765"));
+const pingInterval = Number(flag("--ping-interval", "300"));
+const pingTimeout = Number(flag("--ping-timeout", "200"));
 
 const httpServer = createServer();
 
 const io = new Server(httpServer, {
-  pingInterval: 300,
-  pingTimeout: 200,
+  pingInterval,
+  pingTimeout,
   connectTimeout: 1000,
   maxHttpBufferSize: 1e6,
   cors: { origin: "*" },
@@ -34,8 +37,8 @@ const io = new Server(httpServer, {
 
 // Raw Engine.IO echo at /engine.io/.
 const eio = new engineio.Server({
-  pingInterval: 300,
-  pingTimeout: 200,
+  pingInterval,
+  pingTimeout,
   maxHttpBufferSize: 1e6,
   cors: { origin: "*" },
 });

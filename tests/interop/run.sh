@@ -147,7 +147,7 @@ failed=$((failed + node_fail))
 echo "=== python-socketio (python) [$label]"
 (
   cd "$HERE/python" &&
-    .venv/bin/python -m pytest -p no:cacheprovider -q -rfE --junitxml="$work/python.xml" tests
+    .venv/bin/python -m pytest -p no:cacheprovider -q -rfE --junitxml="$work/python.xml" ${IORELAY_PYTHON_TESTS:-tests}
 )
 py_rc=$?
 read -r py_pass py_fail < <(

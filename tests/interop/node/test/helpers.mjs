@@ -160,12 +160,14 @@ export function serverArgv() {
 }
 
 /**
- * Starts the server under test on `port` and resolves once it printed its listening line.
- * Returns `{ url, stop(signal) }`; `stop` resolves when the process has exited.
+ * Starts the server under test (`serve --conformance --port PORT ...extraArgs`) and resolves
+ * once it printed its listening line. Returns `{ url, stop(signal) }`; `stop` resolves when the
+ * process has exited.
  */
-export function startServer(port, ms = 10000) {
+export function startServer(port, extraArgs = [], ms = 10000) {
   const [cmd, ...prefix] = serverArgv();
-  const proc = spawn(cmd, [...prefix, "serve", "--conformance", "--port", String(port)], {
+  const args = [...prefix, "serve", "--conformance", "--port", String(port), ...extraArgs];
+  const proc = spawn(cmd, args, {
     stdio: ["ignore", "pipe", "inherit"],
   });
   const exited = new Promise((resolve) => proc.once("exit", (code, signal) => resolve({ code, signal })));

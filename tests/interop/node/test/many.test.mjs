@@ -1,28 +1,44 @@
 // Many clients at once: IORELAY_MANY_CLIENTS (run.sh: 1000 for smol, 200 for std) socket.io-client
-// connections over websocket, all connected together, each with its "auth"; then all disconnect.
+// connections over websocket, all connected together, each with its own "auth"; then all leave.
+//
+// These run against a server of their own, `serve --conformance --ping-interval 2000
+// --ping-timeout 2000`: with the conformance heartbeat (300 ms + 200 ms) a thousand connections
+// in this one Node process mean 3,300 pings a second, and on a 2-core machine a busy moment of
+// this process alone (not the server) then ends connections by ping timeout.
 
 import assert from "node:assert/strict";
-import { test } from "node:test";
+import { after, before, test } from "node:test";
 import { io } from "socket.io-client";
-import { URL, deadline } from "./helpers.mjs";
+import { deadline, freePort, startServer } from "./helpers.mjs";
 
 const COUNT = Number(process.env.IORELAY_MANY_CLIENTS ?? 1000);
-// Handshakes under way at once; the rest wait their turn. More makes the bursts block this
-// process past the 200 ms pingTimeout of conformance mode, and is no faster.
+// Handshakes under way at once; the rest wait their turn. More makes this process's bursts
+// longer and is no faster.
 const IN_FLIGHT = 20;
 const DEADLINE_MS = 60_000;
+const PING_MS = 2000;
 
-test(`${COUNT} websocket clients connected at once, each gets its "auth"`, async (t) => {
+let server;
+before(async () => {
+  server = await startServer(await freePort(), [
+    "--ping-interval",
+    String(PING_MS),
+    "--ping-timeout",
+    String(PING_MS),
+  ]);
+});
+after(() => server?.stop());
+
+test(`${COUNT} websocket clients connected at once, each gets its own "auth"`, async (t) => {
   const sockets = [];
-  let lost = 0;
-  const reasons = new Map();
+  const lost = new Map();
   t.after(() => {
     for (const s of sockets) s.disconnect();
   });
 
   function open(i) {
     return new Promise((resolve, reject) => {
-      const socket = io(URL, {
+      const socket = io(server.url, {
         forceNew: true,
         transports: ["websocket"],
         reconnection: false,
@@ -34,10 +50,7 @@ test(`${COUNT} websocket clients connected at once, each gets its "auth"`, async
         else reject(new Error(`client ${i} got auth ${JSON.stringify(auth)}`));
       });
       socket.once("connect_error", (err) => reject(new Error(`client ${i}: ${err.message}`)));
-      socket.on("disconnect", (reason) => {
-        lost++;
-        reasons.set(reason, (reasons.get(reason) ?? 0) + 1);
-      });
+      socket.on("disconnect", (reason) => lost.set(reason, (lost.get(reason) ?? 0) + 1));
     });
   }
 
@@ -52,30 +65,34 @@ test(`${COUNT} websocket clients connected at once, each gets its "auth"`, async
     `${COUNT} clients to connect`,
   );
   const connectMs = Date.now() - started;
+  t.diagnostic(`${COUNT} clients connected in ${connectMs} ms`);
+  assert.deepEqual([...lost], [], "no client was disconnected while the others connected");
   assert.equal(sockets.length, COUNT);
-  assert.equal(lost, 0, `no client was disconnected while the others connected: ${JSON.stringify([...reasons])}`);
   assert.equal(sockets.filter((s) => s.connected).length, COUNT);
   assert.equal(new Set(sockets.map((s) => s.id)).size, COUNT, "distinct socket ids");
+  assert.equal(new Set(sockets.map((s) => s.io.engine.id)).size, COUNT, "distinct Engine.IO ids");
 
-  // Everyone is still up through a few heartbeats (pingInterval 300 ms + pingTimeout 200 ms).
-  const engines = sockets.map((s) => s.io.engine);
-  const pinged = engines.map((e) => new Promise((resolve) => e.once("ping", resolve)));
-  await deadline(Promise.all(pinged), 10_000, "a ping on every connection");
-  assert.equal(lost, 0, "no client was disconnected by the heartbeat");
+  // Every connection gets a heartbeat, and no one is dropped by it.
+  const pinged = sockets.map((s) => new Promise((resolve) => s.io.engine.once("ping", resolve)));
+  await deadline(Promise.all(pinged), 3 * PING_MS, "a ping on every connection");
+  assert.deepEqual([...lost], [], "no client was disconnected by the heartbeat");
 
-  // A round trip still works with all of them connected.
-  const probe = sockets[COUNT - 1];
-  const echoed = new Promise((resolve) => probe.once("message-back", (...args) => resolve(args)));
-  probe.emit("message", "with everyone");
-  assert.deepEqual(await deadline(echoed, 5000, '"message-back"'), ["with everyone"]);
+  // A round trip on every connection with all of them up.
+  const echoes = sockets.map(
+    (s, i) =>
+      new Promise((resolve, reject) => {
+        s.once("message-back", (n) => (n === i ? resolve() : reject(new Error(`${i} got ${n}`))));
+        s.emit("message", i);
+      }),
+  );
+  await deadline(Promise.all(echoes), 20_000, `${COUNT} echoes`);
 
   for (const s of sockets) s.disconnect();
   assert.equal(sockets.filter((s) => s.connected).length, 0);
-  t.diagnostic(`${COUNT} clients connected in ${connectMs} ms`);
 });
 
-test("the server accepts new clients after the crowd left", async (t) => {
-  const socket = io(URL, { forceNew: true, transports: ["websocket"], reconnection: false });
+test("the server accepts a new client after the crowd left", async (t) => {
+  const socket = io(server.url, { forceNew: true, transports: ["websocket"], reconnection: false });
   t.after(() => socket.disconnect());
   const auth = new Promise((resolve) => socket.once("auth", resolve));
   assert.deepEqual(await deadline(auth, 5000, '"auth"'), {});
