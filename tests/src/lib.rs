@@ -1,1 +1,13 @@
-//! Scenario harness shared by the simulator and both runtimes.
+//! The scenario harness: each protocol behaviour is written once, as a scenario against the
+//! [`Target`] trait, and run against the in-process simulator (virtual time) and against the
+//! real `iorelay` (smol) and `iorelay-std` binaries over loopback.
+//!
+//! Why one harness: a behaviour that holds in the simulator but not over a real socket (or in
+//! one runtime but not the other) is exactly the bug the runtimes must not have.
+
+pub mod net;
+pub mod scenarios;
+pub mod sim;
+pub mod target;
+
+pub use target::{HttpId, HttpReply, Msg, Target, WsEvent, WsId};

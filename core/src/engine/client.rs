@@ -1,9 +1,10 @@
 //! What the engine keeps per Engine.IO session (its transport machine and, unless the session
 //! is raw Engine.IO, its Socket.IO state) and per Socket.IO socket.
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::{BTreeMap, BTreeSet, VecDeque};
 use std::time::Instant;
 
+use super::Emit;
 use crate::engineio::session::Session;
 use crate::io::{CloseReason, SessionId, SocketId};
 use crate::socketio::ack::AckTable;
@@ -27,6 +28,8 @@ pub(crate) struct SioState {
     pub(crate) connect_deadline: Option<Instant>,
     /// A binary packet waiting for its attachments.
     pub(crate) reassembly: Option<Reassembly>,
+    /// Emits the application scheduled for later, in due order.
+    pub(crate) deferred: VecDeque<(Instant, SocketId, Emit)>,
 }
 
 /// One socket: a session's membership of a namespace.
@@ -60,6 +63,7 @@ impl Client {
         if let Some(sio) = &self.sio {
             at = earliest(at, sio.connect_deadline);
             at = earliest(at, sio.reassembly.as_ref().map(Reassembly::deadline));
+            at = earliest(at, sio.deferred.front().map(|(due, _, _)| *due));
             for socket_id in sio.sockets.values() {
                 at = earliest(
                     at,
@@ -80,5 +84,29 @@ impl Client {
             return Some(CloseReason::ParseError);
         }
         None
+    }
+}
+
+impl SioState {
+    /// Socket.IO state for a session opened at `now` that must join a namespace by
+    /// `connect_deadline`.
+    pub(crate) fn new(connect_deadline: Instant) -> Self {
+        Self {
+            sockets: BTreeMap::new(),
+            connect_deadline: Some(connect_deadline),
+            reassembly: None,
+            deferred: VecDeque::new(),
+        }
+    }
+
+    /// Takes the next deferred emit due at `now`.
+    pub(crate) fn pop_due_emit(&mut self, now: Instant) -> Option<(SocketId, Emit)> {
+        if self.deferred.front().is_some_and(|(due, _, _)| *due <= now) {
+            self.deferred
+                .pop_front()
+                .map(|(_, socket, emit)| (socket, emit))
+        } else {
+            None
+        }
     }
 }

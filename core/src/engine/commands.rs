@@ -101,19 +101,9 @@ impl Engine {
     pub fn emit(&mut self, now: Instant, target: &Target, emit: &Emit) -> usize {
         self.advance(now);
         let frames = emit.frames(&target.nsp, None);
-        let recipients: Vec<SocketId> = if target.rooms.is_empty() {
-            self.sockets
-                .iter()
-                .filter(|(_, s)| s.nsp == target.nsp)
-                .filter(|(_, s)| !s.rooms.iter().any(|r| target.except.contains(r)))
-                .map(|(id, _)| *id)
-                .collect()
-        } else {
-            self.rooms
-                .members(&target.nsp, &target.rooms, &target.except)
-                .into_iter()
-                .collect()
-        };
+        let recipients = self
+            .rooms
+            .members(&target.nsp, &target.rooms, &target.except);
         let mut sent = 0;
         for socket in recipients {
             if let Some(session) = self.sockets.get(&socket).map(|s| s.session) {

@@ -5,15 +5,35 @@
 //! `message` is echoed as `message-back` and `message-with-ack` is acknowledged with its own
 //! arguments. Raw Engine.IO messages are echoed in `Engine::on_raw_message`.
 
+use std::time::Duration;
+
 use bytes::Bytes;
 
 use super::{Emit, Engine};
 use crate::io::SocketId;
 
+/// How long after the CONNECT reply the `auth` event goes out.
+///
+/// The official Socket.IO v5 suite listens for one websocket message at a time, and a client
+/// that reads the CONNECT reply and `auth` in one socket read loses `auth`. Sending it a few
+/// milliseconds later makes it a separate read; it is still the very next packet, because the
+/// suite sends nothing before it has seen `auth`.
+const AUTH_DELAY: Duration = Duration::from_millis(10);
+
 pub(super) fn on_connect(engine: &mut Engine, socket: SocketId, auth: &Bytes) {
-    let emit = Emit::new("auth", &[auth]);
-    let now = engine.now;
-    let _ = engine.emit_to(now, socket, &emit, None);
+    let Some(session) = engine.sockets.get(&socket).map(|s| s.session) else {
+        return;
+    };
+    let due = engine.now + AUTH_DELAY;
+    if let Some(sio) = engine
+        .clients
+        .get_mut(&session)
+        .and_then(|c| c.sio.as_mut())
+    {
+        sio.deferred
+            .push_back((due, socket, Emit::new("auth", &[auth])));
+    }
+    engine.refresh_timer(session);
 }
 
 pub(super) fn on_event(
@@ -47,7 +67,9 @@ pub(super) fn on_event(
 
 /// `["name",a,b]` from the arguments array `[a,b]`.
 fn with_name(name: &str, args: &Bytes) -> Bytes {
-    let inner = &args[1..args.len() - 1];
+    let inner = args
+        .get(1..args.len().saturating_sub(1))
+        .unwrap_or_default();
     let quoted = serde_json::to_string(name).unwrap_or_default();
     let mut data = Vec::with_capacity(quoted.len() + args.len() + 1);
     data.push(b'[');

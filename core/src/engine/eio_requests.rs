@@ -110,11 +110,8 @@ impl Engine {
             // The handshake GET is the session's first poll: it is answered with the open packet.
             let _ = session.on_poll(conn, &mut self.out);
         }
-        let sio = (route == EioRoute::SocketIo).then(|| SioState {
-            sockets: Default::default(),
-            connect_deadline: Some(now + self.config.connect_timeout),
-            reassembly: None,
-        });
+        let sio =
+            (route == EioRoute::SocketIo).then(|| SioState::new(now + self.config.connect_timeout));
         self.by_sid.insert(sid.clone(), id);
         self.clients.insert(id, Client { eio: session, sio });
         self.out.push_back(Output::Event(Event::SessionOpened {
@@ -283,8 +280,13 @@ impl Engine {
         let Some(client) = self.clients.get_mut(&id) else {
             return false;
         };
+        let before = client.eio.poll_timeout();
         let sent = client.eio.send(frames, volatile, now, &mut self.out);
-        self.refresh_timer(id);
+        // Only a polling queue crossing its bound moves a deadline; skipping the timer table
+        // otherwise keeps a broadcast's per-recipient cost to a refcount and a queue push.
+        if client.eio.poll_timeout() != before {
+            self.refresh_timer(id);
+        }
         sent
     }
 }

@@ -182,6 +182,17 @@ impl Engine {
             self.close_session(id, reason);
             return;
         }
+        while let Some((socket, emit)) = self
+            .clients
+            .get_mut(&id)
+            .and_then(|c| c.sio.as_mut())
+            .and_then(|sio| sio.pop_due_emit(now))
+        {
+            let _ = self.emit_to(now, socket, &emit, None);
+        }
+        let Some(client) = self.clients.get(&id) else {
+            return;
+        };
         let socket_ids: Vec<SocketId> = client.socket_ids().collect();
         for socket_id in socket_ids {
             if let Some(socket) = self.sockets.get_mut(&socket_id) {
@@ -232,9 +243,8 @@ impl Engine {
         let Some(mut socket) = self.sockets.remove(&socket_id) else {
             return;
         };
-        for room in &socket.rooms {
-            self.rooms.leave(&socket.nsp, room, socket_id);
-        }
+        self.rooms
+            .remove_socket(&socket.nsp, &socket.rooms, socket_id);
         if let Some(client) = self.clients.get_mut(&socket.session) {
             client.forget_socket(&socket.nsp);
         }

@@ -70,7 +70,6 @@ impl Engine {
             .and_then(|sio| sio.sockets.get(&packet.nsp).copied());
         match (packet.kind, socket) {
             (PacketKind::Connect, None) => self.on_connect(id, packet),
-            (PacketKind::Connect, Some(_)) => {}
             (PacketKind::Disconnect, Some(socket)) => {
                 self.remove_socket(socket, CloseReason::ClientDisconnect);
             }
@@ -80,10 +79,10 @@ impl Engine {
             (PacketKind::Ack | PacketKind::BinaryAck, Some(socket)) => {
                 self.on_ack(socket, packet, attachments);
             }
-            (PacketKind::ConnectError, _) => self.close_session(id, CloseReason::ParseError),
-            // Packets for a namespace the client has not joined are ignored, as the reference
-            // server does: they may be in flight across a disconnect.
-            (_, None) => {}
+            // A second CONNECT to a joined namespace, anything but CONNECT for a namespace
+            // not joined, and CONNECT_ERROR (a server-only packet) are protocol violations:
+            // the reference server closes the connection, and so do we.
+            _ => self.close_session(id, CloseReason::ParseError),
         }
     }
 
@@ -101,6 +100,7 @@ impl Engine {
         };
         sio.sockets.insert(packet.nsp.clone(), socket_id);
         sio.connect_deadline = None;
+        self.rooms.add_socket(&packet.nsp, socket_id);
         self.rooms.join(&packet.nsp, &sid, socket_id);
         self.sockets.insert(
             socket_id,

@@ -58,11 +58,14 @@ impl Heartbeat {
         }
     }
 
-    /// What is due at `now`, if anything. After `SendPing` the pong deadline is `now + timeout`.
+    /// What is due at `now`, if anything. After `SendPing` the pong deadline is `timeout` after the
+    /// instant the ping was due.
     pub fn handle_timeout(&mut self, now: Instant) -> Option<HeartbeatDue> {
         match self.state {
             HeartbeatState::PingDue(at) if at <= now => {
-                self.state = HeartbeatState::PongDeadline(now + self.timeout);
+                // The deadline runs from when the ping was due, not from when the timer fired:
+                // a late wake-up must not stretch the timeout the client was promised.
+                self.state = HeartbeatState::PongDeadline(at + self.timeout);
                 Some(HeartbeatDue::SendPing)
             }
             HeartbeatState::PongDeadline(at) if at <= now => Some(HeartbeatDue::PongMissed),
@@ -97,6 +100,17 @@ mod tests {
         let deadline = t + SECS_25 + SECS_20;
         assert_eq!(hb.handle_timeout(deadline - Duration::from_nanos(1)), None);
         assert_eq!(hb.handle_timeout(deadline), Some(HeartbeatDue::PongMissed));
+    }
+
+    #[test]
+    fn a_late_wake_up_does_not_stretch_the_pong_deadline() {
+        let t = t0();
+        let mut hb = Heartbeat::new(t, SECS_25, SECS_20);
+        assert_eq!(
+            hb.handle_timeout(t + Duration::from_secs(30)),
+            Some(HeartbeatDue::SendPing)
+        );
+        assert_eq!(hb.poll_timeout(), t + SECS_25 + SECS_20);
     }
 
     #[test]

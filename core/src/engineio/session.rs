@@ -424,15 +424,23 @@ impl Session {
         }
     }
 
-    /// Ends the session's transports: a held poll gets what is queued and a close packet, a
-    /// websocket gets a close packet and a close frame, a probing websocket is closed.
+    /// Ends the session's transports: a held poll gets what is queued and a close packet (a
+    /// noop when the client itself closed), a websocket gets a close packet and a close frame,
+    /// a probing websocket is closed.
     pub fn close(&mut self, reason: CloseReason, out: &mut VecDeque<Output>) {
         self.abort_upgrade(out, 1001, "session closed");
         match self.transport {
             Transport::Polling {
                 pending_get: Some(_),
             } => {
-                self.outbox.push_back(Packet::Close.encode());
+                // A client that closed knows it; its held poll is just released. Any other end
+                // is announced with a close packet.
+                let last = if reason == CloseReason::TransportClose {
+                    Packet::Noop
+                } else {
+                    Packet::Close
+                };
+                self.outbox.push_back(last.encode());
                 self.flush_poll(out);
             }
             Transport::Polling { pending_get: None } => {}

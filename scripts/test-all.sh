@@ -1,0 +1,19 @@
+#!/usr/bin/env bash
+# Runs every test of the project: formatting, lints, dependency rules, the Rust test suites
+# (core, runtimes, scenarios, fuzz corpus replay), the protocol conformance suites and the
+# interop suites with the official npm and PyPI clients against both binaries.
+# Installs what it needs (npm packages, a Python venv) on first run.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+step() { printf '\n=== %s\n' "$*"; }
+
+step "cargo fmt --check"
+cargo fmt --all -- --check
+step "cargo clippy -D warnings"
+cargo clippy --workspace --all-targets -- -D warnings
+step "dependency rules"
+scripts/check-deps.sh
+step "cargo test --workspace"
+cargo test --workspace
+step "release binaries"
+cargo build --release -p iorelay-smol -p iorelay-std
