@@ -108,7 +108,7 @@ impl Engine {
         session.send(&[Packet::Open(open).encode()], false, now, &mut self.out);
         if ws_conn.is_none() {
             // The handshake GET is the session's first poll: it is answered with the open packet.
-            let _ = session.on_poll(conn, &mut self.out);
+            let _ = session.on_poll(now, conn, &mut self.out);
         }
         let sio =
             (route == EioRoute::SocketIo).then(|| SioState::new(now + self.config.connect_timeout));
@@ -145,7 +145,7 @@ impl Engine {
         let Some(client) = self.clients.get_mut(&id) else {
             return;
         };
-        match client.eio.on_poll(conn, &mut self.out) {
+        match client.eio.on_poll(self.now, conn, &mut self.out) {
             Ok(()) => {
                 self.conns.insert(conn, id);
                 self.refresh_timer(id);

@@ -1,0 +1,96 @@
+//! The acceptor thread: accepts connections and starts a writer and a reader thread for
+//! each.
+
+use std::io;
+use std::net::{TcpListener, TcpStream};
+use std::sync::mpsc::SyncSender;
+use std::sync::Arc;
+use std::thread;
+use std::time::Duration;
+
+use iorelay_core::ConnId;
+use iorelay_std::log;
+
+use super::conn::Conn;
+use super::driver::Msg;
+use super::{reader, writer, Settings};
+
+/// Stack of each connection thread: they parse and frame, nothing deep.
+const CONN_STACK: usize = 256 * 1024;
+
+/// A write that makes no progress for this long means the peer is gone.
+const WRITE_STALL: Duration = Duration::from_secs(60);
+
+/// Pause after a failed accept (out of file descriptors), so the loop does not spin.
+const ACCEPT_BACKOFF: Duration = Duration::from_millis(100);
+
+/// Starts the acceptor thread.
+///
+/// # Errors
+/// The thread could not be started.
+pub fn spawn(
+    listener: TcpListener,
+    to_driver: SyncSender<Msg>,
+    settings: Arc<Settings>,
+) -> io::Result<()> {
+    thread::Builder::new()
+        .name("acceptor".to_owned())
+        .spawn(move || run(&listener, &to_driver, &settings))
+        .map(drop)
+}
+
+fn run(listener: &TcpListener, to_driver: &SyncSender<Msg>, settings: &Arc<Settings>) {
+    let mut next_id = 0;
+    loop {
+        match listener.accept() {
+            Ok((stream, peer)) => {
+                next_id += 1;
+                log!(Debug, "conn {next_id}: accepted from {peer}");
+                if !open(ConnId(next_id), stream, to_driver, settings) {
+                    return;
+                }
+            }
+            Err(err) => {
+                log!(Warn, "accept failed: {err}");
+                thread::sleep(ACCEPT_BACKOFF);
+            }
+        }
+    }
+}
+
+/// Registers the connection with the driver and starts its threads; false when the driver
+/// is gone.
+fn open(
+    id: ConnId,
+    stream: TcpStream,
+    to_driver: &SyncSender<Msg>,
+    settings: &Arc<Settings>,
+) -> bool {
+    let _ = stream.set_nodelay(true);
+    let _ = stream.set_write_timeout(Some(WRITE_STALL));
+    let conn = Arc::new(Conn::new(
+        id,
+        stream,
+        to_driver.clone(),
+        Arc::clone(settings),
+    ));
+    if to_driver.send(Msg::Opened(Arc::clone(&conn))).is_err() {
+        return false;
+    }
+    let started = start(&conn, "w", writer::run).and_then(|()| start(&conn, "r", reader::run));
+    if let Err(err) = started {
+        log!(Warn, "conn {}: cannot start its threads: {err}", id.0);
+        conn.abort();
+        conn.send(Msg::Closed { conn: id });
+    }
+    true
+}
+
+fn start(conn: &Arc<Conn>, role: &str, body: fn(&Arc<Conn>)) -> io::Result<()> {
+    let conn = Arc::clone(conn);
+    thread::Builder::new()
+        .name(format!("conn-{}-{role}", conn.id.0))
+        .stack_size(CONN_STACK)
+        .spawn(move || body(&conn))
+        .map(drop)
+}

@@ -1,0 +1,202 @@
+//! One TCP connection as its two threads share it: the socket, what has been read (HTTP or
+//! websocket), and the outbound queue.
+//!
+//! Locks: `inbound` is taken by the reader (bytes arrived) and the writer (a reply or the 101
+//! was written), never by the driver; while holding it a thread may take the outbound queue's
+//! lock and send to the driver, so inputs from one connection reach the driver in the order
+//! they were read. The driver only touches the outbound queue and the socket, so it never
+//! waits on a connection thread.
+
+use std::net::{Shutdown, TcpStream};
+use std::sync::mpsc::SyncSender;
+use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
+use std::time::Instant;
+
+use iorelay_core::ConnId;
+
+use super::driver::Msg;
+use super::http_conn::{HttpIn, HttpStep, Pending};
+use super::outbound::{Item, Outbound};
+use super::ws_conn::{WsEnd, WsIn, WsStep};
+use super::Settings;
+
+/// A connection shared by its reader thread, its writer thread and the driver.
+#[derive(Debug)]
+pub struct Conn {
+    /// The id the engine knows it by.
+    pub id: ConnId,
+    /// What the writer sends.
+    pub outbound: Outbound,
+    stream: TcpStream,
+    inbound: Mutex<Inbound>,
+    to_driver: SyncSender<Msg>,
+    settings: Arc<Settings>,
+}
+
+/// How the bytes read are understood.
+#[derive(Debug)]
+enum Inbound {
+    Http(HttpIn),
+    WebSocket(WsIn),
+    /// Nothing more is read as requests or messages (after a closing reply, a close, or a
+    /// websocket error): bytes are dropped until the connection ends.
+    Discard,
+}
+
+impl Conn {
+    /// A new HTTP connection.
+    pub fn new(
+        id: ConnId,
+        stream: TcpStream,
+        to_driver: SyncSender<Msg>,
+        settings: Arc<Settings>,
+    ) -> Self {
+        let now = Instant::now();
+        let http = HttpIn::new(now);
+        let outbound = Outbound::new(settings.queue_bound);
+        outbound.set_deadline(http.deadline(&settings));
+        Self {
+            id,
+            outbound,
+            stream,
+            inbound: Mutex::new(Inbound::Http(http)),
+            to_driver,
+            settings,
+        }
+    }
+
+    /// The socket, for reading and writing (`&TcpStream` implements both).
+    pub fn stream(&self) -> &TcpStream {
+        &self.stream
+    }
+
+    /// Sends a message to the driver (blocking while its channel is full).
+    pub fn send(&self, msg: Msg) {
+        // The driver only goes away when the process exits.
+        let _ = self.to_driver.send(msg);
+    }
+
+    /// Reader: `data` arrived from the peer.
+    pub fn on_bytes(&self, data: &[u8]) {
+        let now = Instant::now();
+        let mut inbound = self.lock();
+        match &mut *inbound {
+            Inbound::Http(http) => {
+                let step = http.on_bytes(data, now, &self.settings);
+                self.apply_http(http, step);
+            }
+            Inbound::WebSocket(ws) => {
+                let step = ws.on_bytes(data);
+                self.apply_ws(&mut inbound, step);
+            }
+            Inbound::Discard => {}
+        }
+    }
+
+    /// Reader: the connection ended (peer close, error, or an abort woke the read).
+    pub fn reader_ended(&self) {
+        self.outbound.reader_gone();
+        self.send(Msg::Closed { conn: self.id });
+    }
+
+    /// Writer: how to write the reply to the pending request.
+    pub fn pending(&self) -> Option<Pending> {
+        match &*self.lock() {
+            Inbound::Http(http) => http.pending().cloned(),
+            _ => None,
+        }
+    }
+
+    /// Writer: the reply to the pending request is written. False when the connection must
+    /// close now (the request did not keep it alive).
+    pub fn reply_written(&self) -> bool {
+        let now = Instant::now();
+        let mut inbound = self.lock();
+        let Inbound::Http(http) = &mut *inbound else {
+            return false;
+        };
+        match http.reply_written(now, &self.settings) {
+            Some(step) => {
+                self.apply_http(http, step);
+                true
+            }
+            None => {
+                *inbound = Inbound::Discard;
+                self.outbound.set_deadline(None);
+                self.outbound.set_paused(false);
+                false
+            }
+        }
+    }
+
+    /// Writer: the 101 is written; from here on the connection speaks websocket, starting
+    /// with the bytes that arrived behind the upgrade request.
+    pub fn accept_written(&self) {
+        let mut inbound = self.lock();
+        let Inbound::Http(http) = &mut *inbound else {
+            return;
+        };
+        let mut ws = WsIn::new(http.take_buffered(), self.settings.max_payload);
+        let step = ws.on_bytes(&[]);
+        *inbound = Inbound::WebSocket(ws);
+        self.outbound.set_deadline(None);
+        self.outbound.set_paused(false);
+        self.apply_ws(&mut inbound, step);
+    }
+
+    /// Ends the connection now: queued output is dropped, the socket is shut down (which
+    /// wakes the reader, which reports the close) and the writer stops.
+    pub fn abort(&self) {
+        self.outbound.abort();
+        let _ = self.stream.shutdown(Shutdown::Both);
+    }
+
+    fn apply_http(&self, http: &HttpIn, step: HttpStep) {
+        match step {
+            HttpStep::Nothing => {}
+            HttpStep::Request { head, body } => self.send(Msg::Http {
+                conn: self.id,
+                head,
+                body,
+            }),
+            HttpStep::Reject(response) => {
+                self.outbound.push_own(Item::Reply(response));
+            }
+        }
+        self.outbound.set_deadline(http.deadline(&self.settings));
+        self.outbound.set_paused(http.is_paused());
+    }
+
+    fn apply_ws(&self, inbound: &mut Inbound, step: WsStep) {
+        for frame in step.messages {
+            self.send(Msg::WsMessage {
+                conn: self.id,
+                frame,
+            });
+        }
+        if let Some(control) = step.control {
+            if !self.outbound.push_own(Item::Control(control)) {
+                iorelay_std::log!(Warn, "conn {}: flooded with pings, closing", self.id.0);
+                self.abort();
+            }
+        }
+        let Some(end) = step.end else {
+            return;
+        };
+        *inbound = Inbound::Discard;
+        match end {
+            WsEnd::PeerClosed => {
+                self.outbound.push_own(Item::Finish);
+            }
+            WsEnd::TooLarge => self.send(Msg::WsTooLarge { conn: self.id }),
+            WsEnd::Failed { code, reason } => {
+                iorelay_std::log!(Debug, "conn {}: websocket {reason}, closing", self.id.0);
+                self.outbound.push_own(Item::Close { code, reason });
+            }
+        }
+    }
+
+    fn lock(&self) -> MutexGuard<'_, Inbound> {
+        self.inbound.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+}

@@ -1,0 +1,240 @@
+//! The driver: the one thread that owns the `Engine`. It waits for the earlier of "a message
+//! from a connection thread" and "the engine's next deadline", feeds the engine one input
+//! with one `Instant::now()`, drains `poll_output` until `Timeout`, and routes each output to
+//! the connection's outbound queue.
+//!
+//! Why no lock around the engine: only this thread touches it, so every decision is made in
+//! one place in a total order, exactly as the simulator drives it.
+
+use std::collections::{HashMap, VecDeque};
+use std::sync::mpsc::{Receiver, RecvTimeoutError};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use iorelay_core::engineio::packet::Frame;
+use iorelay_core::http::RequestHead;
+use iorelay_core::{Body, ConnId, Engine, Input, Output};
+use iorelay_std::log;
+
+use super::conn::Conn;
+use super::outbound::Item;
+
+/// How long shutdown waits for connections to flush what they were sent.
+const SHUTDOWN_FLUSH: Duration = Duration::from_secs(2);
+
+/// What connection threads, the acceptor and the signal handler tell the driver.
+#[derive(Debug)]
+pub enum Msg {
+    /// A connection was accepted (sent before its threads start).
+    Opened(Arc<Conn>),
+    /// A complete HTTP request.
+    Http {
+        /// The connection.
+        conn: ConnId,
+        /// Its head.
+        head: RequestHead,
+        /// Its body.
+        body: Body,
+    },
+    /// A websocket message.
+    WsMessage {
+        /// The connection.
+        conn: ConnId,
+        /// The message.
+        frame: Frame,
+    },
+    /// A websocket message over the size limit.
+    WsTooLarge {
+        /// The connection.
+        conn: ConnId,
+    },
+    /// The connection's outbound queue drained back under half its bound.
+    Drained {
+        /// The connection.
+        conn: ConnId,
+    },
+    /// The connection ended (sent once, by its reader, last).
+    Closed {
+        /// The connection.
+        conn: ConnId,
+    },
+    /// SIGINT or SIGTERM.
+    Shutdown,
+}
+
+/// The engine's owner.
+#[derive(Debug)]
+pub struct Driver {
+    engine: Engine,
+    conns: HashMap<ConnId, Arc<Conn>>,
+    inbox: Receiver<Msg>,
+    deadline: Option<Instant>,
+}
+
+impl Driver {
+    /// A driver for `engine` receiving from `inbox`.
+    pub fn new(engine: Engine, inbox: Receiver<Msg>) -> Self {
+        let deadline = engine.next_deadline();
+        Self {
+            engine,
+            conns: HashMap::new(),
+            inbox,
+            deadline,
+        }
+    }
+
+    /// Runs until a shutdown message, then shuts the engine down and lets connections flush
+    /// (at most [`SHUTDOWN_FLUSH`]).
+    pub fn run(mut self) {
+        loop {
+            let msg = match self.deadline {
+                Some(at) => {
+                    let left = at.saturating_duration_since(Instant::now());
+                    match self.inbox.recv_timeout(left) {
+                        Ok(msg) => Some(msg),
+                        Err(RecvTimeoutError::Timeout) => None,
+                        Err(RecvTimeoutError::Disconnected) => return,
+                    }
+                }
+                None => match self.inbox.recv() {
+                    Ok(msg) => Some(msg),
+                    Err(_) => return,
+                },
+            };
+            let now = Instant::now();
+            let input = match msg {
+                None => Input::Timeout(now),
+                Some(Msg::Shutdown) => return self.shutdown(now),
+                Some(Msg::Opened(conn)) => {
+                    self.conns.insert(conn.id, conn);
+                    continue;
+                }
+                Some(Msg::Closed { conn }) => {
+                    if self.conns.remove(&conn).is_none() {
+                        continue;
+                    }
+                    Input::ConnClosed { now, conn }
+                }
+                Some(msg) => match self.live_input(msg, now) {
+                    Some(input) => input,
+                    None => continue,
+                },
+            };
+            self.feed(input);
+        }
+    }
+
+    /// The input for a message about a live connection; `None` when the connection already
+    /// closed (a late message from its writer).
+    fn live_input(&self, msg: Msg, now: Instant) -> Option<Input> {
+        let (conn, input) = match msg {
+            Msg::Http { conn, head, body } => (
+                conn,
+                Input::Http {
+                    now,
+                    conn,
+                    head,
+                    body,
+                },
+            ),
+            Msg::WsMessage { conn, frame } => (conn, Input::WsMessage { now, conn, frame }),
+            Msg::WsTooLarge { conn } => (conn, Input::WsTooLarge { now, conn }),
+            Msg::Drained { conn } => (
+                conn,
+                Input::Congestion {
+                    now,
+                    conn,
+                    congested: false,
+                },
+            ),
+            Msg::Opened(_) | Msg::Closed { .. } | Msg::Shutdown => return None,
+        };
+        self.conns.contains_key(&conn).then_some(input)
+    }
+
+    /// Feeds one input and drains; congestion found while routing is fed the same way.
+    fn feed(&mut self, input: Input) {
+        let mut congested = VecDeque::new();
+        let mut next = Some(input);
+        while let Some(input) = next {
+            if let Err(err) = self.engine.handle_input(input) {
+                log!(Error, "engine refused an input: {err}");
+            }
+            self.drain(&mut congested);
+            next = congested.pop_front().map(|conn| Input::Congestion {
+                now: Instant::now(),
+                conn,
+                congested: true,
+            });
+        }
+    }
+
+    /// Executes outputs until `Output::Timeout`, which sets the next deadline.
+    fn drain(&mut self, congested: &mut VecDeque<ConnId>) {
+        loop {
+            match self.engine.poll_output() {
+                Output::Timeout(at) => {
+                    self.deadline = at;
+                    return;
+                }
+                Output::HttpReply { conn, response } => {
+                    self.route(conn, Item::Reply(response), congested);
+                }
+                Output::WsAccept { conn } => self.route(conn, Item::Accept, congested),
+                Output::WsSend { conn, frame } => {
+                    self.route(conn, Item::Message(frame), congested);
+                }
+                Output::WsClose { conn, code, reason } => {
+                    self.route(conn, Item::Close { code, reason }, congested);
+                    // A peer that does not read would keep the close frame queued forever.
+                    if let Some(conn) = self.conns.get(&conn) {
+                        if conn.outbound.is_congested() {
+                            conn.abort();
+                        }
+                    }
+                }
+                Output::Event(event) => log!(Debug, "{event:?}"),
+                other => log!(Warn, "unhandled engine output {other:?}"),
+            }
+        }
+    }
+
+    fn route(&self, conn: ConnId, item: Item, congested: &mut VecDeque<ConnId>) {
+        match self.conns.get(&conn) {
+            Some(target) => {
+                if target.outbound.push(item) {
+                    congested.push_back(conn);
+                }
+            }
+            None => log!(Debug, "conn {}: closed, output dropped", conn.0),
+        }
+    }
+
+    fn shutdown(mut self, now: Instant) {
+        log!(Info, "shutting down");
+        self.engine.shutdown(now);
+        self.drain(&mut VecDeque::new());
+        for conn in self.conns.values() {
+            conn.outbound.push(Item::Finish);
+        }
+        let until = now + SHUTDOWN_FLUSH;
+        while !self.conns.is_empty() {
+            let left = until.saturating_duration_since(Instant::now());
+            match self.inbox.recv_timeout(left) {
+                Ok(Msg::Closed { conn }) => {
+                    self.conns.remove(&conn);
+                }
+                Ok(Msg::Opened(conn)) => conn.abort(),
+                Ok(_) => {}
+                Err(_) => break,
+            }
+        }
+        if !self.conns.is_empty() {
+            log!(
+                Warn,
+                "{} connections did not flush in time",
+                self.conns.len()
+            );
+        }
+    }
+}

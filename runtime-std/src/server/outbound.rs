@@ -1,0 +1,332 @@
+//! A connection's outbound queue: what the driver (and the connection's own reader) hands the
+//! connection's writer thread, bounded in bytes so the engine can be told about congestion.
+//!
+//! Why a `Mutex` + `Condvar` and not a channel: the writer must wait for the earliest of "an
+//! item arrived", "the connection's HTTP deadline passed" (a deadline the reader moves while
+//! the writer sleeps) and "the reader is gone", and must take everything queued at once so a
+//! burst of messages goes out in one write. The byte count includes items the writer has taken
+//! but not yet written, so a peer that stops reading shows up as a growing count.
+
+use std::collections::VecDeque;
+use std::sync::{Condvar, Mutex, MutexGuard, PoisonError};
+use std::time::Instant;
+
+use bytes::Bytes;
+use iorelay_core::engineio::packet::Frame;
+use iorelay_core::http::Response;
+
+/// One thing for the writer to do, in order.
+#[derive(Debug)]
+pub enum Item {
+    /// The engine's reply to the connection's pending HTTP request.
+    Reply(Response),
+    /// Complete the pending websocket upgrade request (101) and switch to websocket.
+    Accept,
+    /// One websocket data message.
+    Message(Frame),
+    /// Websocket control frames tungstenite produced while reading (pongs, the reply to a
+    /// peer's close), already framed: written verbatim.
+    Control(Bytes),
+    /// Send a websocket close frame, then wait (bounded) for the peer to answer it.
+    Close {
+        /// The close code.
+        code: u16,
+        /// The close reason.
+        reason: &'static str,
+    },
+    /// Write everything queued before this, then end the connection.
+    Finish,
+}
+
+impl Item {
+    /// Bytes this item counts against the queue's bound.
+    fn weight(&self) -> usize {
+        match self {
+            Item::Reply(response) => response.body.len(),
+            Item::Message(frame) => frame.len(),
+            Item::Control(bytes) => bytes.len(),
+            Item::Accept | Item::Close { .. } | Item::Finish => 0,
+        }
+    }
+}
+
+/// What the writer's wait ended with.
+#[derive(Debug)]
+pub enum Wait {
+    /// Items to write, oldest first, and their total weight (pass it to [`Outbound::written`]).
+    Items(Vec<Item>, usize),
+    /// The connection's deadline (or the writer's own linger deadline) passed with nothing queued.
+    Deadline,
+    /// Nothing queued and nothing more will come: the reader ended or the connection was aborted.
+    Stop,
+}
+
+/// The queue shared by a connection's writer (consumer) and the driver and reader (producers).
+#[derive(Debug)]
+pub struct Outbound {
+    state: Mutex<State>,
+    /// Wakes the writer: an item, a new deadline, the end.
+    ready: Condvar,
+    /// Wakes a paused reader: the pending reply was written, or the end.
+    resumed: Condvar,
+    bound: usize,
+}
+
+#[derive(Debug, Default)]
+struct State {
+    items: VecDeque<Item>,
+    /// Weight queued or taken but not yet written.
+    bytes: usize,
+    congested: bool,
+    /// When the reader's HTTP header or idle deadline closes the connection.
+    deadline: Option<Instant>,
+    /// The reader stops reading until the pending HTTP reply is written.
+    paused: bool,
+    reader_gone: bool,
+    aborted: bool,
+}
+
+impl Outbound {
+    /// An empty queue that reports congestion above `bound` bytes.
+    pub fn new(bound: usize) -> Self {
+        Self {
+            state: Mutex::new(State::default()),
+            ready: Condvar::new(),
+            resumed: Condvar::new(),
+            bound,
+        }
+    }
+
+    /// Queues `item`; true when this push took the queue over its bound (report
+    /// `Input::Congestion { congested: true }`). Dropped when the connection was aborted.
+    pub fn push(&self, item: Item) -> bool {
+        let mut state = self.lock();
+        if state.aborted {
+            return false;
+        }
+        state.bytes += item.weight();
+        state.items.push_back(item);
+        self.ready.notify_one();
+        if !state.congested && state.bytes > self.bound {
+            state.congested = true;
+            return true;
+        }
+        false
+    }
+
+    /// Queues what the connection itself must send (control frames, an error reply, a close);
+    /// false when the item has bytes and the queue is already far over its bound (four
+    /// times), which only a peer flooding pings without reading can cause: the caller then
+    /// aborts the connection.
+    pub fn push_own(&self, item: Item) -> bool {
+        let mut state = self.lock();
+        if state.aborted {
+            return true;
+        }
+        if item.weight() > 0 && state.bytes > self.bound.saturating_mul(4) {
+            return false;
+        }
+        state.bytes += item.weight();
+        state.items.push_back(item);
+        self.ready.notify_one();
+        true
+    }
+
+    /// Whether the queue is over its bound (and not yet back under half of it).
+    pub fn is_congested(&self) -> bool {
+        self.lock().congested
+    }
+
+    /// Sets the instant the writer closes an idle or stalled-request connection at.
+    pub fn set_deadline(&self, deadline: Option<Instant>) {
+        let mut state = self.lock();
+        if state.deadline != deadline {
+            state.deadline = deadline;
+            self.ready.notify_one();
+        }
+    }
+
+    /// Pauses or resumes the reader (see [`Outbound::wait_resumed`]).
+    pub fn set_paused(&self, paused: bool) {
+        let mut state = self.lock();
+        state.paused = paused;
+        if !paused {
+            self.resumed.notify_all();
+        }
+    }
+
+    /// The reader's wait while paused; returns at once when not paused or aborted.
+    pub fn wait_resumed(&self) {
+        let mut state = self.lock();
+        while state.paused && !state.aborted {
+            state = self
+                .resumed
+                .wait(state)
+                .unwrap_or_else(PoisonError::into_inner);
+        }
+    }
+
+    /// The reader has ended: the writer flushes what is queued and stops.
+    pub fn reader_gone(&self) {
+        self.lock().reader_gone = true;
+        self.ready.notify_one();
+    }
+
+    /// The connection is being torn down: drop everything queued and refuse new items.
+    pub fn abort(&self) {
+        let mut state = self.lock();
+        state.aborted = true;
+        state.items.clear();
+        self.ready.notify_one();
+        self.resumed.notify_all();
+    }
+
+    /// The writer's wait: all queued items up to about `max_batch` bytes (at least one), or the
+    /// earlier of the connection's deadline and `linger` passing, or the end of the connection.
+    pub fn wait(&self, linger: Option<Instant>, max_batch: usize) -> Wait {
+        let mut state = self.lock();
+        loop {
+            if state.aborted {
+                return Wait::Stop;
+            }
+            if !state.items.is_empty() {
+                let mut batch = Vec::new();
+                let mut weight = 0;
+                while let Some(item) = state.items.pop_front() {
+                    weight += item.weight();
+                    batch.push(item);
+                    if weight >= max_batch {
+                        break;
+                    }
+                }
+                return Wait::Items(batch, weight);
+            }
+            if state.reader_gone {
+                return Wait::Stop;
+            }
+            let deadline = match (state.deadline, linger) {
+                (Some(a), Some(b)) => Some(a.min(b)),
+                (a, b) => a.or(b),
+            };
+            state = match deadline {
+                None => self
+                    .ready
+                    .wait(state)
+                    .unwrap_or_else(PoisonError::into_inner),
+                Some(at) => {
+                    let now = Instant::now();
+                    if at <= now {
+                        return Wait::Deadline;
+                    }
+                    self.ready
+                        .wait_timeout(state, at - now)
+                        .unwrap_or_else(PoisonError::into_inner)
+                        .0
+                }
+            };
+        }
+    }
+
+    /// The writer finished writing items of total `weight`; true when this took a congested
+    /// queue back under half its bound (report `Input::Congestion { congested: false }`).
+    pub fn written(&self, weight: usize) -> bool {
+        let mut state = self.lock();
+        state.bytes = state.bytes.saturating_sub(weight);
+        if state.congested && state.bytes <= self.bound / 2 {
+            state.congested = false;
+            return true;
+        }
+        false
+    }
+
+    fn lock(&self) -> MutexGuard<'_, State> {
+        self.state.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::time::Duration;
+
+    fn message(len: usize) -> Item {
+        Item::Message(Frame::Binary(Bytes::from(vec![0; len])))
+    }
+
+    #[test]
+    fn congestion_is_reported_once_above_the_bound_and_once_back_under_half() {
+        let queue = Outbound::new(100);
+        assert!(!queue.push(message(60)));
+        assert!(queue.push(message(60)));
+        assert!(!queue.push(message(60)));
+        assert!(queue.is_congested());
+        let Wait::Items(items, weight) = queue.wait(None, usize::MAX) else {
+            panic!("expected items");
+        };
+        assert_eq!((items.len(), weight), (3, 180));
+        assert!(
+            !queue.written(100),
+            "80 bytes left is still over half of 100"
+        );
+        assert!(queue.written(80));
+        assert!(!queue.is_congested());
+    }
+
+    #[test]
+    fn a_batch_stops_once_it_reaches_the_batch_size() {
+        let queue = Outbound::new(1000);
+        for _ in 0..5 {
+            queue.push(message(10));
+        }
+        let Wait::Items(items, weight) = queue.wait(None, 25) else {
+            panic!("expected items");
+        };
+        assert_eq!((items.len(), weight), (3, 30));
+    }
+
+    #[test]
+    fn the_wait_ends_at_the_deadline_when_nothing_is_queued() {
+        let queue = Outbound::new(1000);
+        queue.set_deadline(Some(Instant::now() + Duration::from_millis(20)));
+        assert!(matches!(queue.wait(None, 1), Wait::Deadline));
+        assert!(matches!(
+            queue.wait(Some(Instant::now()), 1),
+            Wait::Deadline
+        ));
+    }
+
+    #[test]
+    fn queued_items_are_still_written_after_the_reader_is_gone_then_the_wait_stops() {
+        let queue = Outbound::new(1000);
+        queue.push(Item::Finish);
+        queue.reader_gone();
+        assert!(matches!(queue.wait(None, 1), Wait::Items(..)));
+        assert!(matches!(queue.wait(None, 1), Wait::Stop));
+    }
+
+    #[test]
+    fn an_aborted_queue_drops_items_and_stops_the_writer() {
+        let queue = Outbound::new(1000);
+        queue.push(message(1));
+        queue.abort();
+        assert!(!queue.push(message(1)));
+        assert!(matches!(queue.wait(None, 1), Wait::Stop));
+    }
+
+    #[test]
+    fn a_paused_reader_resumes_when_unpaused_from_another_thread() {
+        let queue = std::sync::Arc::new(Outbound::new(1000));
+        queue.set_paused(true);
+        let other = std::sync::Arc::clone(&queue);
+        let unpause = std::thread::spawn(move || other.set_paused(false));
+        queue.wait_resumed();
+        unpause.join().unwrap();
+    }
+
+    #[test]
+    fn own_frames_are_refused_far_over_the_bound() {
+        let queue = Outbound::new(10);
+        assert!(queue.push_own(Item::Control(Bytes::from(vec![0; 41]))));
+        assert!(!queue.push_own(Item::Control(Bytes::from_static(b"x"))));
+    }
+}

@@ -1,0 +1,31 @@
+//! A connection's reader thread: blocks in `read` on the socket and hands every chunk to the
+//! connection's inbound state, which turns it into inputs for the driver.
+//!
+//! Why it always reads, even while a request waits for its reply: a held long-poll is
+//! aborted by the peer closing the connection, and only a pending `read` notices that. The
+//! reader is also how every connection ends: any close (the peer's, a deadline's, the
+//! engine's) shuts the socket down, which ends the `read`, and the reader then reports
+//! `Input::ConnClosed` exactly once.
+
+use std::io::{ErrorKind, Read};
+use std::sync::Arc;
+
+use super::conn::Conn;
+
+/// Bytes read from the socket at a time.
+const READ_CHUNK: usize = 16 * 1024;
+
+/// Runs the reader until the connection ends.
+pub fn run(conn: &Arc<Conn>) {
+    let mut buf = vec![0u8; READ_CHUNK];
+    loop {
+        conn.outbound.wait_resumed();
+        match conn.stream().read(&mut buf) {
+            Ok(0) => break,
+            Ok(n) => conn.on_bytes(&buf[..n]),
+            Err(err) if err.kind() == ErrorKind::Interrupted => {}
+            Err(_) => break,
+        }
+    }
+    conn.reader_ended();
+}

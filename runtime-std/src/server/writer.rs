@@ -1,0 +1,144 @@
+//! A connection's writer thread: the only thread that writes to the socket. It writes
+//! replies, the 101, websocket messages, control frames and close frames in queue order,
+//! batching whatever is queued into one write, and it is the connection's timer (the header
+//! and idle deadlines, and the linger after a closing reply or a close frame).
+
+use std::io::Write;
+use std::net::Shutdown;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use iorelay_core::engineio::packet::Frame;
+use iorelay_std::process::websocket_accept;
+use tungstenite::protocol::frame::coding::{CloseCode, Data, OpCode};
+use tungstenite::protocol::frame::{CloseFrame, Frame as WsFrame, Utf8Bytes};
+
+use super::conn::Conn;
+use super::driver::Msg;
+use super::outbound::{Item, Wait};
+
+/// Up to this many queued bytes go out in one write.
+const MAX_BATCH: usize = 256 * 1024;
+
+/// How long the connection stays open after a closing HTTP reply (to read what the peer
+/// still sends, so it is not reset before it reads the reply) or after a websocket close
+/// frame (for the peer's answering close).
+const LINGER: Duration = Duration::from_secs(2);
+
+/// What a write completed that the connection's state must learn about.
+enum Written {
+    Reply,
+    Accept,
+}
+
+/// Runs the writer until the connection ends, then makes sure it has.
+pub fn run(conn: &Arc<Conn>) {
+    let mut out = Vec::new();
+    let mut linger: Option<Instant> = None;
+    // After a close frame or a closing reply nothing more is sent.
+    let mut sending = true;
+    loop {
+        let (items, weight) = match conn.outbound.wait(linger, MAX_BATCH) {
+            Wait::Items(items, weight) => (items, weight),
+            Wait::Deadline | Wait::Stop => break,
+        };
+        out.clear();
+        let mut written = None;
+        let mut finish = false;
+        for item in items {
+            match item {
+                Item::Finish => finish = true,
+                _ if !sending || finish => {}
+                Item::Reply(response) => match conn.pending() {
+                    Some(pending) => {
+                        out.extend_from_slice(&if pending.head_only {
+                            response.encode_head(pending.keep_alive)
+                        } else {
+                            response.encode(pending.keep_alive)
+                        });
+                        written = Some(Written::Reply);
+                    }
+                    None => iorelay_std::log!(Warn, "conn {}: reply without request", conn.id.0),
+                },
+                Item::Accept => match conn.pending().and_then(|p| p.websocket_key) {
+                    Some(key) => {
+                        out.extend_from_slice(&websocket_accept(&key).encode(true));
+                        written = Some(Written::Accept);
+                    }
+                    None => {
+                        iorelay_std::log!(Warn, "conn {}: accept without upgrade", conn.id.0);
+                        finish = true;
+                    }
+                },
+                Item::Message(frame) => format_message(frame, &mut out),
+                Item::Control(bytes) => out.extend_from_slice(&bytes),
+                Item::Close { code, reason } => {
+                    format_close(code, reason, &mut out);
+                    sending = false;
+                    linger = Some(Instant::now() + LINGER);
+                }
+            }
+        }
+        if !out.is_empty() && conn.stream().write_all(&out).is_err() {
+            break;
+        }
+        if conn.outbound.written(weight) {
+            conn.send(Msg::Drained { conn: conn.id });
+        }
+        if out.capacity() > 4 * MAX_BATCH {
+            out = Vec::new();
+        }
+        match written {
+            Some(Written::Reply) if !conn.reply_written() => {
+                // Half-close: the peer reads the reply, then sees the end.
+                let _ = conn.stream().shutdown(Shutdown::Write);
+                sending = false;
+                linger = Some(Instant::now() + LINGER);
+            }
+            Some(Written::Accept) => conn.accept_written(),
+            _ => {}
+        }
+        if finish {
+            break;
+        }
+    }
+    conn.abort();
+}
+
+fn format_message(frame: Frame, out: &mut Vec<u8>) {
+    let (data, payload) = match frame {
+        Frame::Text(bytes) => (Data::Text, bytes),
+        Frame::Binary(bytes) => (Data::Binary, bytes),
+    };
+    // Formatting into a Vec cannot fail.
+    let _ = WsFrame::message(payload, OpCode::Data(data), true).format(out);
+}
+
+fn format_close(code: u16, reason: &'static str, out: &mut Vec<u8>) {
+    let close = CloseFrame {
+        code: CloseCode::from(code),
+        reason: Utf8Bytes::from_static(reason),
+    };
+    let _ = WsFrame::close(Some(close)).format(out);
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use bytes::Bytes;
+
+    #[test]
+    fn messages_are_unmasked_final_frames_with_their_opcode() {
+        let mut out = Vec::new();
+        format_message(Frame::Text(Bytes::from_static(b"4hi")), &mut out);
+        format_message(Frame::Binary(Bytes::from_static(&[7])), &mut out);
+        assert_eq!(out, b"\x81\x034hi\x82\x01\x07");
+    }
+
+    #[test]
+    fn a_close_frame_carries_code_and_reason() {
+        let mut out = Vec::new();
+        format_close(1009, "big", &mut out);
+        assert_eq!(out, b"\x88\x05\x03\xf1big");
+    }
+}
