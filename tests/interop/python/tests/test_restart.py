@@ -2,10 +2,17 @@
 
 import signal
 
+import pytest
+
 from conftest import Client, Server, free_port, until
 
 
-def test_client_reconnects_after_the_server_restarts():
+@pytest.mark.parametrize(
+    ("sig", "transports"),
+    [(signal.SIGTERM, None), (signal.SIGKILL, ["websocket"]), (signal.SIGKILL, ["polling"])],
+    ids=["SIGTERM-upgrade", "SIGKILL-websocket", "SIGKILL-polling"],
+)
+def test_client_reconnects_after_the_server_restarts(sig, transports):
     port = free_port()
     server = Server(port)
     c = Client(
@@ -15,10 +22,10 @@ def test_client_reconnects_after_the_server_restarts():
         randomization_factor=0,
     )
     try:
-        c.connect(server.url, auth={"session": "restart"})
+        c.connect(server.url, auth={"session": "restart"}, transports=transports)
         assert c.auth() == {"session": "restart"}
         first_sid = c.sio.get_sid("/")
-        server.stop(signal.SIGTERM)
+        server.stop(sig)
         until(lambda: c.disconnects["/"], "the disconnect", 5)
         server = Server(port)
         until(lambda: c.connects["/"] >= 2, "the reconnection", 15)
