@@ -13,7 +13,13 @@ step "cargo clippy -D warnings"
 cargo clippy --workspace --all-targets -- -D warnings
 step "dependency rules"
 scripts/check-deps.sh
+step "cargo build --workspace (the scenario suites run these binaries)"
+cargo build --workspace
 step "cargo test --workspace"
 cargo test --workspace
 step "release binaries"
 cargo build --release -p iorelay-smol -p iorelay-std
+for bin in iorelay iorelay-std; do
+  step "conformance suites (Engine.IO v4, Socket.IO v5) against $bin"
+  tests/conformance/run.sh "$PWD/target/release/$bin" serve --conformance --port 3000
+done

@@ -15,12 +15,16 @@ use crate::config::{Config, ServerInfo};
 #[derive(Debug, Clone, PartialEq, Eq, Parser)]
 #[command(
     version,
-    about = "Real-time event relay for AI coding agents: Engine.IO v4 / Socket.IO v5 server"
+    about = "Real-time event relay for AI coding agents: Engine.IO v4 / Socket.IO v5 server",
+    args_conflicts_with_subcommands = true
 )]
 pub struct Cli {
     /// What to do (default: serve).
     #[command(subcommand)]
     pub command: Option<Command>,
+    /// `serve`'s flags, accepted without the subcommand since serving is the default.
+    #[command(flatten)]
+    pub serve: ServeArgs,
 }
 
 /// The subcommands.
@@ -119,7 +123,7 @@ pub fn parse(
         .try_get_matches_from(args)
         .map_err(render)?;
     let cli = Cli::from_arg_matches(&matches).map_err(render)?;
-    Ok(cli.command.unwrap_or(Command::Serve(ServeArgs::default())))
+    Ok(cli.command.unwrap_or(Command::Serve(cli.serve)))
 }
 
 fn render(err: clap::Error) -> CliExit {
@@ -166,6 +170,17 @@ mod tests {
         let config = serve.config(ServerInfo { pid: 1, port: 3000 });
         assert_eq!(config.ping_interval, Duration::from_millis(300));
         assert_eq!(config.server.port, 3000);
+    }
+
+    #[test]
+    fn serve_flags_work_without_the_subcommand() {
+        let command = parse(
+            "iorelay",
+            args(&["iorelay", "--port", "0", "--conformance"]),
+        )
+        .unwrap();
+        let Command::Serve(serve) = command;
+        assert_eq!((serve.port, serve.conformance), (0, true));
     }
 
     #[test]

@@ -46,6 +46,15 @@ pub struct Config {
     pub server: ServerInfo,
 }
 
+/// Which Engine.IO endpoint a request is for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum EngineIoRoute {
+    /// Engine.IO carrying Socket.IO.
+    SocketIo,
+    /// Raw Engine.IO, no Socket.IO layer.
+    Raw,
+}
+
 /// Which Socket.IO namespaces a client may join.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum NamespacePolicy {
@@ -113,6 +122,33 @@ impl Default for Config {
 }
 
 impl Config {
+    /// Which Engine.IO endpoint `path` names, if any (with or without the trailing slash).
+    #[must_use]
+    pub fn engineio_route(&self, path: &str) -> Option<EngineIoRoute> {
+        let matches = |mount: &str| path == mount || path == mount.trim_end_matches('/');
+        if matches(&self.socketio_path) {
+            Some(EngineIoRoute::SocketIo)
+        } else if self.engineio_path.as_deref().is_some_and(matches) {
+            Some(EngineIoRoute::Raw)
+        } else {
+            None
+        }
+    }
+
+    /// The largest body a runtime should read for a request to `path` (`max_payload` for
+    /// Engine.IO, `max_body` elsewhere); beyond it the runtime passes `Body::TooLarge`.
+    ///
+    /// Why on `Config`: runtimes read bodies on connection threads, away from the engine, and
+    /// the answer depends on the configuration alone.
+    #[must_use]
+    pub fn body_limit(&self, path: &str) -> usize {
+        if self.engineio_route(path).is_some() {
+            self.max_payload
+        } else {
+            self.max_body
+        }
+    }
+
     /// The configuration the public protocol test suites expect (`serve --conformance`).
     #[must_use]
     pub fn conformance() -> Self {

@@ -79,7 +79,7 @@ pub mod rng;
 pub mod socketio;
 pub mod time;
 
-pub use config::{Config, Mode, NamespacePolicy, ServerInfo};
+pub use config::{Config, EngineIoRoute, Mode, NamespacePolicy, ServerInfo};
 pub use engine::{Emit, Engine, Target};
 pub use io::{
     ApiMisuse, Body, CloseReason, ConnId, Event, Input, Output, SessionId, SocketId, TransportKind,

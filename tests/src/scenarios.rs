@@ -16,70 +16,36 @@ const SOON: Duration = Duration::from_secs(2);
 const EIO: &str = "/engine.io/?EIO=4";
 const SIO: &str = "/socket.io/?EIO=4";
 
+/// Names each scenario function after itself.
+macro_rules! scenarios {
+    ($($name:ident),* $(,)?) => {
+        vec![$((stringify!($name), $name as fn(&mut dyn Target))),*]
+    };
+}
+
 /// Every scenario, in a stable order.
 #[must_use]
 pub fn all() -> Vec<Scenario> {
-    vec![
-        ("health_reports_the_service", health_reports_the_service),
-        ("unknown_routes_are_404_json", unknown_routes_are_404_json),
-        (
-            "polling_handshake_sends_the_open_packet",
-            polling_handshake_sends_the_open_packet,
-        ),
-        (
-            "bad_requests_get_engineio_error_bodies",
-            bad_requests_get_engineio_error_bodies,
-        ),
-        ("polling_echo_batches_packets", polling_echo_batches_packets),
-        (
-            "held_poll_is_released_by_data",
-            held_poll_is_released_by_data,
-        ),
-        (
-            "aborted_poll_closes_the_session",
-            aborted_poll_closes_the_session,
-        ),
-        (
-            "duplicate_poll_closes_the_session",
-            duplicate_poll_closes_the_session,
-        ),
-        (
-            "socketio_connect_over_polling",
-            socketio_connect_over_polling,
-        ),
-        (
-            "websocket_connect_auth_and_message_back",
-            websocket_connect_auth_and_message_back,
-        ),
-        (
-            "websocket_binary_message_back",
-            websocket_binary_message_back,
-        ),
-        (
-            "ack_is_answered_with_the_same_args",
-            ack_is_answered_with_the_same_args,
-        ),
-        ("invalid_namespace_is_refused", invalid_namespace_is_refused),
-        (
-            "disconnect_keeps_the_session_usable",
-            disconnect_keeps_the_session_usable,
-        ),
-        (
-            "malformed_socketio_packet_closes",
-            malformed_socketio_packet_closes,
-        ),
-        (
-            "upgrade_from_polling_to_websocket",
-            upgrade_from_polling_to_websocket,
-        ),
-        (
-            "heartbeat_pings_and_times_out",
-            heartbeat_pings_and_times_out,
-        ),
-        (
-            "oversized_post_is_413_and_ends_the_session",
-            oversized_post_is_413_and_ends_the_session,
-        ),
+    scenarios![
+        health_reports_the_service,
+        unknown_routes_are_404_json,
+        polling_handshake_sends_the_open_packet,
+        bad_requests_get_engineio_error_bodies,
+        polling_echo_batches_packets,
+        held_poll_is_released_by_data,
+        aborted_poll_closes_the_session,
+        duplicate_poll_closes_the_session,
+        socketio_connect_over_polling,
+        websocket_connect_auth_and_message_back,
+        websocket_binary_message_back,
+        ack_is_answered_with_the_same_args,
+        invalid_namespace_is_refused,
+        disconnect_keeps_the_session_usable,
+        malformed_socketio_packet_closes,
+        upgrade_from_polling_to_websocket,
+        poll_racing_the_upgrade_is_refused,
+        heartbeat_pings_and_times_out,
+        oversized_post_is_413_and_ends_the_session,
     ]
 }
 
@@ -374,6 +340,29 @@ fn upgrade_from_polling_to_websocket(t: &mut dyn Target) {
         .open_ws(&format!("{EIO}&transport=websocket&sid={sid}"))
         .expect("accepted, then closed");
     expect_closed(t, second, SOON);
+}
+
+fn poll_racing_the_upgrade_is_refused(t: &mut dyn Target) {
+    let sid = open_polling(t, EIO);
+    let url = session(EIO, &sid);
+    let ws = t
+        .open_ws(&format!("{EIO}&transport=websocket&sid={sid}"))
+        .expect("probe websocket");
+    t.ws_send(ws, Msg::Text("2probe".into()));
+    assert_eq!(t.ws_text(ws, SOON), "3probe");
+    let late = t.send_http("GET", &url, b"");
+    assert!(
+        t.wait_http(late, Duration::from_millis(10)).is_none(),
+        "a poll after the probe is held briefly"
+    );
+    t.ws_send(ws, Msg::Text("5".into()));
+    let reply = t
+        .wait_http(late, SOON)
+        .expect("answered once the upgrade completes");
+    assert_eq!(
+        (reply.status, reply.text().as_str()),
+        (400, r#"{"code":3,"message":"Bad request"}"#)
+    );
 }
 
 fn heartbeat_pings_and_times_out(t: &mut dyn Target) {

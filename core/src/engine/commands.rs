@@ -136,6 +136,11 @@ impl Engine {
         let ack = ack_timeout.map(|timeout| state.acks.register(self.now, timeout));
         let (session, frames) = (state.session, emit.frames(&state.nsp, ack));
         self.send_frames(session, &frames, emit.volatile);
+        if ack.is_some() {
+            // The ack deadline is the session's, and `send_frames` only moves the session's
+            // timer for Engine.IO deadlines.
+            self.refresh_timer(session);
+        }
         Ok(ack)
     }
 

@@ -4,12 +4,18 @@
 //! Namespaces `/` and `/custom` emit `auth` with the CONNECT payload on connect; on `/`,
 //! `message` is echoed as `message-back` and `message-with-ack` is acknowledged with its own
 //! arguments. Raw Engine.IO messages are echoed in `Engine::on_raw_message`.
+//!
+//! For the interop suites (tests/interop/README.md, "the test-facing contract") namespace `/`
+//! also understands `join`, `leave`, `to-room`, `server-disconnect` and `ask-ack`, which
+//! exercise rooms, server-side disconnects and server→client acks with the official clients.
 
 use std::time::Duration;
 
 use bytes::Bytes;
 
-use super::{Emit, Engine};
+use serde_json::value::RawValue;
+
+use super::{Emit, Engine, Target};
 use crate::io::SocketId;
 
 /// How long after the CONNECT reply the `auth` event goes out.
@@ -49,8 +55,20 @@ pub(super) fn on_event(
     if !on_root {
         return;
     }
-    match (name, ack) {
-        ("message", _) => {
+    let Ok(list) = serde_json::from_slice::<Vec<&RawValue>>(args) else {
+        return;
+    };
+    let text = |i: usize| {
+        list.get(i)
+            .and_then(|raw| serde_json::from_str::<String>(raw.get()).ok())
+    };
+    let ack_with = |engine: &mut Engine, reply: &[u8]| {
+        if let Some(ack) = ack {
+            let _ = engine.ack(now, socket, ack, Bytes::copy_from_slice(reply), Vec::new());
+        }
+    };
+    match name {
+        "message" => {
             let emit = Emit {
                 data: with_name("message-back", args),
                 attachments: attachments.to_vec(),
@@ -58,11 +76,72 @@ pub(super) fn on_event(
             };
             let _ = engine.emit_to(now, socket, &emit, None);
         }
-        ("message-with-ack", Some(ack)) => {
-            let _ = engine.ack(now, socket, ack, args.clone(), attachments.to_vec());
+        "message-with-ack" => {
+            if let Some(ack) = ack {
+                let _ = engine.ack(now, socket, ack, args.clone(), attachments.to_vec());
+            }
+        }
+        "join" | "leave" => {
+            let (Some(room), Some(raw)) = (text(0), list.first()) else {
+                return;
+            };
+            let _ = if name == "join" {
+                engine.join(socket, &room)
+            } else {
+                engine.leave(socket, &room)
+            };
+            ack_with(engine, format!("[{}]", raw.get()).as_bytes());
+        }
+        "to-room" => {
+            let (Some(room), Some(_)) = (text(0), text(1)) else {
+                return;
+            };
+            let rest: Vec<&[u8]> = list[1..].iter().map(|raw| raw.get().as_bytes()).collect();
+            let emit = Emit {
+                data: super::sio_dispatch::join_json_array(rest.into_iter()),
+                attachments: attachments.to_vec(),
+                volatile: false,
+            };
+            engine.emit(now, &Target::namespace("/").room(&room), &emit);
+            ack_with(engine, b"[]");
+        }
+        "server-disconnect" => {
+            let _ = engine.disconnect(now, socket);
+        }
+        "ask-ack" => {
+            if text(0).is_none() {
+                return;
+            }
+            let emit = Emit {
+                data: args.clone(),
+                attachments: attachments.to_vec(),
+                volatile: false,
+            };
+            let _ = engine.emit_to(now, socket, &emit, Some(ASK_ACK_TIMEOUT));
         }
         _ => {}
     }
+}
+
+/// How long `ask-ack` waits for the client's ack.
+const ASK_ACK_TIMEOUT: Duration = Duration::from_millis(1000);
+
+/// The client answered an `ask-ack`: report its arguments as `ack-result`.
+pub(super) fn on_ack(engine: &mut Engine, socket: SocketId, args: &Bytes, attachments: &[Bytes]) {
+    let emit = Emit {
+        data: with_name("ack-result", args),
+        attachments: attachments.to_vec(),
+        volatile: false,
+    };
+    let now = engine.now;
+    let _ = engine.emit_to(now, socket, &emit, None);
+}
+
+/// An `ask-ack` went unanswered: report `{"timeout":true}` as `ack-result`.
+pub(super) fn on_ack_timeout(engine: &mut Engine, socket: SocketId) {
+    let now = engine.now;
+    let emit = Emit::new("ack-result", &[br#"{"timeout":true}"#]);
+    let _ = engine.emit_to(now, socket, &emit, None);
 }
 
 /// `["name",a,b]` from the arguments array `[a,b]`.

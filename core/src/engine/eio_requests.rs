@@ -43,7 +43,13 @@ impl Engine {
             }
             return self.open_session(conn, transport, route, cors);
         };
-        let Some(&id) = self.by_sid.get(sid) else {
+        // A sid names a session of this endpoint only: a raw Engine.IO session is unknown at
+        // the Socket.IO endpoint and the other way round.
+        let Some(&id) = self.by_sid.get(sid).filter(|id| {
+            self.clients
+                .get(id)
+                .is_some_and(|c| c.sio.is_some() == (route == EioRoute::SocketIo))
+        }) else {
             return self.reply_eio_error(conn, ErrorCode::UnknownSid, cors);
         };
         if is_upgrade {
@@ -108,7 +114,7 @@ impl Engine {
         session.send(&[Packet::Open(open).encode()], false, now, &mut self.out);
         if ws_conn.is_none() {
             // The handshake GET is the session's first poll: it is answered with the open packet.
-            let _ = session.on_poll(conn, &mut self.out);
+            let _ = session.on_poll(now, conn, &mut self.out);
         }
         let sio =
             (route == EioRoute::SocketIo).then(|| SioState::new(now + self.config.connect_timeout));
@@ -145,7 +151,7 @@ impl Engine {
         let Some(client) = self.clients.get_mut(&id) else {
             return;
         };
-        match client.eio.on_poll(conn, &mut self.out) {
+        match client.eio.on_poll(self.now, conn, &mut self.out) {
             Ok(()) => {
                 self.conns.insert(conn, id);
                 self.refresh_timer(id);

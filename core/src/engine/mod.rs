@@ -16,7 +16,7 @@ use std::time::Instant;
 
 pub use commands::{Emit, Target};
 
-use crate::config::Config;
+use crate::config::{Config, Mode};
 use crate::engineio::session::SessionLimits;
 use crate::io::{ApiMisuse, CloseReason, ConnId, Event, Input, Output, SessionId, SocketId};
 use crate::rng::Rng;
@@ -132,15 +132,11 @@ impl Engine {
             .unwrap_or_else(|| Output::Timeout(self.timers.next_deadline()))
     }
 
-    /// The largest body the runtime should read for a request to `path`; beyond it the
-    /// runtime stops reading and passes `Body::TooLarge`.
+    /// The largest body the runtime should read for a request to `path`; see
+    /// [`Config::body_limit`].
     #[must_use]
     pub fn body_limit(&self, path: &str) -> usize {
-        if self.route_of(path).is_some() {
-            self.config.max_payload
-        } else {
-            self.config.max_body
-        }
+        self.config.body_limit(path)
     }
 
     /// Number of live Engine.IO sessions.
@@ -195,13 +191,18 @@ impl Engine {
         };
         let socket_ids: Vec<SocketId> = client.socket_ids().collect();
         for socket_id in socket_ids {
-            if let Some(socket) = self.sockets.get_mut(&socket_id) {
-                while let Some(ack) = socket.acks.pop_expired(now) {
-                    self.out.push_back(Output::Event(Event::AckTimedOut {
-                        socket: socket_id,
-                        ack,
-                    }));
+            while let Some(ack) = self
+                .sockets
+                .get_mut(&socket_id)
+                .and_then(|socket| socket.acks.pop_expired(now))
+            {
+                if self.config.mode == Mode::Conformance {
+                    conformance::on_ack_timeout(self, socket_id);
                 }
+                self.out.push_back(Output::Event(Event::AckTimedOut {
+                    socket: socket_id,
+                    ack,
+                }));
             }
         }
         self.refresh_timer(id);

@@ -4,39 +4,20 @@
 use bytes::Bytes;
 
 use super::Engine;
+pub(crate) use crate::config::EngineIoRoute as EioRoute;
 use crate::http::{
     cors_headers, error_response, preflight_response, Method, RequestHead, Response,
 };
 use crate::io::{Body, ConnId, Output};
 
-/// Which Engine.IO endpoint a path names.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) enum EioRoute {
-    /// Engine.IO carrying Socket.IO.
-    SocketIo,
-    /// Raw Engine.IO, no Socket.IO layer.
-    Raw,
-}
-
 impl Engine {
-    pub(crate) fn route_of(&self, path: &str) -> Option<EioRoute> {
-        let matches = |mount: &str| path == mount || path == mount.trim_end_matches('/');
-        if matches(&self.config.socketio_path) {
-            Some(EioRoute::SocketIo)
-        } else if self.config.engineio_path.as_deref().is_some_and(matches) {
-            Some(EioRoute::Raw)
-        } else {
-            None
-        }
-    }
-
     pub(super) fn on_http(&mut self, conn: ConnId, head: RequestHead, body: Body) {
         if head.method == Method::Options {
             let response = preflight_response(&head, &self.config.cors);
             self.reply(conn, response);
             return;
         }
-        if let Some(route) = self.route_of(&head.path) {
+        if let Some(route) = self.config.engineio_route(&head.path) {
             self.on_eio_request(conn, &head, body, route);
             return;
         }

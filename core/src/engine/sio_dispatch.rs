@@ -153,10 +153,14 @@ impl Engine {
             return;
         }
         let session = socket.session;
+        let args = packet.data.unwrap_or_else(|| Bytes::from_static(b"[]"));
+        if self.config.mode == Mode::Conformance {
+            super::conformance::on_ack(self, socket_id, &args, &attachments);
+        }
         self.out.push_back(Output::Event(Event::AckReceived {
             socket: socket_id,
             ack,
-            args: packet.data.unwrap_or_else(|| Bytes::from_static(b"[]")),
+            args,
             attachments,
         }));
         self.refresh_timer(session);

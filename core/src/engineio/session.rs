@@ -10,6 +10,7 @@ use std::time::{Duration, Instant};
 
 use bytes::Bytes;
 
+use crate::engineio::handshake::ErrorCode;
 use crate::engineio::heartbeat::{Heartbeat, HeartbeatDue};
 use crate::engineio::packet::{Frame, Packet};
 use crate::engineio::payload;
@@ -83,7 +84,14 @@ struct Upgrade {
     conn: ConnId,
     deadline: Instant,
     probed: bool,
+    /// A poll that arrived after the probe is released with a noop at this instant.
+    release_poll_at: Option<Instant>,
 }
+
+/// How long a poll that arrives after the upgrade probe is held before it is released with a
+/// noop. Real clients stop polling once probed; a poll racing the client's `5` on another
+/// connection is answered 400 when the upgrade wins, as the protocol's test suite expects.
+const PROBED_POLL_GRACE: Duration = Duration::from_millis(50);
 
 /// One Engine.IO session.
 #[derive(Debug)]
@@ -221,6 +229,7 @@ impl Session {
     /// the session).
     pub fn on_poll(
         &mut self,
+        now: Instant,
         conn: ConnId,
         out: &mut VecDeque<Output>,
     ) -> Result<(), PollRejected> {
@@ -231,8 +240,8 @@ impl Session {
             return Err(PollRejected::Overlap);
         }
         *pending_get = Some(conn);
-        if self.upgrade.is_some_and(|upgrade| upgrade.probed) {
-            self.outbox.push_back(Packet::Noop.encode());
+        if let Some(upgrade) = self.upgrade.as_mut().filter(|upgrade| upgrade.probed) {
+            upgrade.release_poll_at = Some(now + PROBED_POLL_GRACE);
         }
         self.flush_poll(out);
         Ok(())
@@ -272,6 +281,7 @@ impl Session {
             conn,
             deadline: now + self.limits.upgrade_timeout,
             probed: false,
+            release_poll_at: None,
         });
         Ok(())
     }
@@ -335,11 +345,16 @@ impl Session {
             Packet::Upgrade if upgrade.probed => {
                 self.upgrade = None;
                 if let Transport::Polling {
-                    pending_get: Some(_),
+                    pending_get: Some(poll),
                 } = self.transport
                 {
-                    self.outbox.push_back(Packet::Noop.encode());
-                    self.flush_poll(out);
+                    // This poll came after the probe (the one held before it was released
+                    // then): polling is over for this session.
+                    let refused = Response::json(400, ErrorCode::BadRequest.body());
+                    out.push_back(Output::HttpReply {
+                        conn: poll,
+                        response: self.reply(refused),
+                    });
                 }
                 out.extend(
                     self.outbox
@@ -347,6 +362,7 @@ impl Session {
                         .map(|frame| Output::WsSend { conn, frame }),
                 );
                 self.outbox_bytes = 0;
+                self.congested_since = None;
                 self.transport = Transport::WebSocket { conn };
                 Step::Upgraded
             }
@@ -390,6 +406,7 @@ impl Session {
     pub fn poll_timeout(&self) -> Instant {
         let mut at = Some(self.heartbeat.poll_timeout());
         at = earliest(at, self.upgrade.map(|upgrade| upgrade.deadline));
+        at = earliest(at, self.upgrade.and_then(|upgrade| upgrade.release_poll_at));
         at = earliest(
             at,
             self.congested_since
@@ -412,6 +429,21 @@ impl Session {
         }
         if self.upgrade.is_some_and(|upgrade| upgrade.deadline <= now) {
             self.abort_upgrade(out, 1008, "upgrade timeout");
+        }
+        if let Some(upgrade) = self.upgrade.as_mut() {
+            if upgrade.release_poll_at.is_some_and(|at| at <= now) {
+                upgrade.release_poll_at = None;
+                // The poll may have been answered with data meanwhile: then nothing to release.
+                if matches!(
+                    self.transport,
+                    Transport::Polling {
+                        pending_get: Some(_)
+                    }
+                ) {
+                    self.outbox.push_back(Packet::Noop.encode());
+                    self.flush_poll(out);
+                }
+            }
         }
         match self.heartbeat.handle_timeout(now) {
             Some(HeartbeatDue::SendPing) => {

@@ -19,6 +19,6 @@ pub use chunked::ChunkedDecoder;
 pub use cors::{cors_headers, preflight_response, CorsPolicy};
 pub use error::HttpError;
 pub use query::{percent_decode, Query};
-pub use reader::{ReadProgress, RequestReader};
+pub use reader::{ReadProgress, RequestReader, CONTINUE};
 pub use request::{parse_request_head, BodyKind, HeadLimits, Method, RequestHead};
 pub use response::{error_response, reason_phrase, Response};

@@ -27,7 +27,14 @@ pub enum ReadProgress {
     },
     /// The bytes are not a valid request: write `error.to_response()` and close.
     Failed(HttpError),
+    /// The client sent `Expect: 100-continue` and waits for a go-ahead before its body: write
+    /// [`CONTINUE`], then read on.
+    Continue,
 }
+
+/// The interim response that tells a client to send the body it announced with
+/// `Expect: 100-continue` (curl waits a second for it before sending bodies over 1 KiB).
+pub const CONTINUE: &[u8] = b"HTTP/1.1 100 Continue\r\n\r\n";
 
 #[derive(Debug)]
 enum State {
@@ -106,6 +113,9 @@ impl RequestReader {
                     };
                     let _ = self.buf.split_to(used);
                     let limit = body_limit(&head);
+                    let expects_continue = head
+                        .header("expect")
+                        .is_some_and(|v| v.eq_ignore_ascii_case("100-continue"));
                     match head.body {
                         BodyKind::None => return complete(head, Bytes::new()),
                         BodyKind::Length(len) => match usize::try_from(len) {
@@ -115,6 +125,9 @@ impl RequestReader {
                                     remaining: len,
                                     body: BytesMut::with_capacity(len),
                                 };
+                                if expects_continue && len > 0 && self.buf.is_empty() {
+                                    return ReadProgress::Continue;
+                                }
                             }
                             _ => return self.too_large(head),
                         },
@@ -124,6 +137,9 @@ impl RequestReader {
                                 decoder: ChunkedDecoder::new(limit),
                                 body: Vec::new(),
                             };
+                            if expects_continue && self.buf.is_empty() {
+                                return ReadProgress::Continue;
+                            }
                         }
                     }
                 }
@@ -208,6 +224,7 @@ mod tests {
                     },
                 )),
                 ReadProgress::Failed(err) => panic!("unexpected {err}"),
+                ReadProgress::Continue => {}
             }
         }
     }
@@ -248,6 +265,32 @@ mod tests {
         );
         assert_eq!(read_all(&mut reader, 10), vec![("/a".to_owned(), None)]);
         assert!(reader.is_closed());
+    }
+
+    #[test]
+    fn expect_continue_asks_for_a_go_ahead_before_the_body() {
+        let mut reader = RequestReader::new(HeadLimits::default());
+        reader.feed(b"POST /a HTTP/1.1\r\nContent-Length: 3\r\nExpect: 100-continue\r\n\r\n");
+        assert!(matches!(
+            reader.next_request(|_| 10),
+            ReadProgress::Continue
+        ));
+        assert!(matches!(
+            reader.next_request(|_| 10),
+            ReadProgress::NeedMore
+        ));
+        reader.feed(b"abc");
+        assert_eq!(
+            read_all(&mut reader, 10),
+            vec![("/a".to_owned(), Some(Bytes::from_static(b"abc")))]
+        );
+    }
+
+    #[test]
+    fn expect_continue_with_a_body_over_the_limit_is_refused_at_once() {
+        let mut reader = RequestReader::new(HeadLimits::default());
+        reader.feed(b"POST /a HTTP/1.1\r\nContent-Length: 30\r\nExpect: 100-continue\r\n\r\n");
+        assert_eq!(read_all(&mut reader, 10), vec![("/a".to_owned(), None)]);
     }
 
     #[test]

@@ -12,6 +12,8 @@ use std::sync::mpsc::SyncSender;
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use std::time::Instant;
 
+use bytes::Bytes;
+use iorelay_core::http::CONTINUE;
 use iorelay_core::ConnId;
 
 use super::driver::Msg;
@@ -161,6 +163,10 @@ impl Conn {
             }),
             HttpStep::Reject(response) => {
                 self.outbound.push_own(Item::Reply(response));
+            }
+            HttpStep::Continue => {
+                self.outbound
+                    .push_own(Item::Control(Bytes::from_static(CONTINUE)));
             }
         }
         self.outbound.set_deadline(http.deadline(&self.settings));

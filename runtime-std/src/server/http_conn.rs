@@ -46,6 +46,8 @@ pub enum HttpStep {
     /// Bytes that are not a valid request: write this reply (the runtime's, not the
     /// engine's), then close.
     Reject(Response),
+    /// The client waits for `100 Continue` before sending the body.
+    Continue,
 }
 
 /// One connection's HTTP reading state.
@@ -139,6 +141,7 @@ impl HttpIn {
                 });
                 HttpStep::Request { head, body }
             }
+            ReadProgress::Continue => HttpStep::Continue,
             ReadProgress::Failed(err) => {
                 self.pending = Some(Pending {
                     keep_alive: false,

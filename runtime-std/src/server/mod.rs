@@ -38,10 +38,8 @@ pub struct Settings {
     pub queue_bound: usize,
     /// The largest websocket message (`Config::max_payload`).
     pub max_payload: usize,
-    /// Answers `body_limit` for connection threads; never driven. `Engine::body_limit`
-    /// depends on the configuration alone, and asking it (rather than re-deriving its route
-    /// table here) keeps that decision in core.
-    limits: Engine,
+    /// The engine's configuration, which answers `body_limit` for connection threads.
+    config: Config,
 }
 
 impl Settings {
@@ -60,13 +58,13 @@ impl Settings {
             idle_timeout: millis("IORELAY_IDLE_TIMEOUT_MS", 60_000),
             queue_bound: QUEUE_BOUND,
             max_payload: config.max_payload,
-            limits: Engine::new(config.clone(), Instant::now(), [0; 32]),
+            config: config.clone(),
         }
     }
 
     /// How many body bytes to read for a request with this head.
     pub fn body_limit(&self, head: &RequestHead) -> usize {
-        self.limits.body_limit(&head.path)
+        self.config.body_limit(&head.path)
     }
 
     #[cfg(test)]
@@ -76,7 +74,7 @@ impl Settings {
 
     #[cfg(test)]
     fn body_limit_for(&self, path: &str) -> usize {
-        self.limits.body_limit(path)
+        self.config.body_limit(path)
     }
 }
 

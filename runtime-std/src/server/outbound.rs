@@ -24,8 +24,9 @@ pub enum Item {
     Accept,
     /// One websocket data message.
     Message(Frame),
-    /// Websocket control frames tungstenite produced while reading (pongs, the reply to a
-    /// peer's close), already framed: written verbatim.
+    /// Bytes the connection itself must send, already framed, written verbatim: websocket
+    /// control frames tungstenite produced while reading (pongs, the reply to a peer's
+    /// close), or HTTP's `100 Continue`.
     Control(Bytes),
     /// Send a websocket close frame, then wait (bounded) for the peer to answer it.
     Close {

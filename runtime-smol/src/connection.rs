@@ -1,0 +1,85 @@
+//! One accepted TCP connection's task: HTTP until the engine accepts a websocket, then
+//! websocket, and `Input::ConnClosed` exactly once at the end.
+//!
+//! Why this shape: a connection is HTTP or websocket at different times of its life, but it
+//! ends once, and the engine learns of aborted polls only from that end. So the end is reported
+//! here, after either phase returns and even if a phase panicked, instead of inside each phase.
+
+use std::net::TcpStream;
+use std::panic::AssertUnwindSafe;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use async_io::Async;
+use iorelay_core::{Config, ConnId, Input};
+use iorelay_std::log;
+use smol::channel::Sender;
+use smol::future::FutureExt;
+use tungstenite::protocol::WebSocketConfig;
+
+use crate::driver::ToDriver;
+use crate::outbound::OutboundQueue;
+use crate::{http_conn, ws_conn};
+
+/// How long a connection may take over things the engine does not time.
+#[derive(Debug, Clone, Copy)]
+pub struct Deadlines {
+    /// From the first byte of a request head to the complete request.
+    pub header: Duration,
+    /// A keep-alive connection with no request in progress.
+    pub idle: Duration,
+    /// After a websocket close frame is sent, how long to wait for the peer to hang up.
+    pub close_linger: Duration,
+}
+
+/// What every connection task needs, shared read-only.
+pub struct Shared {
+    /// The driver's inbox.
+    pub inbox: Sender<ToDriver>,
+    /// Connection deadlines.
+    pub deadlines: Deadlines,
+    /// Websocket framing limits (`max_payload` for messages and frames).
+    pub websocket: WebSocketConfig,
+    /// The engine's configuration: it answers `body_limit` for request heads without a round
+    /// trip to the driver.
+    pub config: Config,
+}
+
+impl Shared {
+    /// Hands an input to the driver; `false` when the driver is gone (shutting down).
+    pub async fn send(&self, input: Input) -> bool {
+        self.inbox.send(ToDriver::Input(input)).await.is_ok()
+    }
+}
+
+/// Serves one connection to its end, then reports `Input::ConnClosed`.
+pub async fn run(
+    conn: ConnId,
+    stream: Async<TcpStream>,
+    queue: Arc<OutboundQueue>,
+    shared: Arc<Shared>,
+) {
+    let served = AssertUnwindSafe(serve(conn, &stream, &queue, &shared))
+        .catch_unwind()
+        .await;
+    if served.is_err() {
+        log!(Error, "conn {}: task panicked; closing it", conn.0);
+    }
+    drop(stream);
+    shared
+        .send(Input::ConnClosed {
+            now: Instant::now(),
+            conn,
+        })
+        .await;
+    log!(Debug, "conn {}: closed", conn.0);
+}
+
+async fn serve(conn: ConnId, stream: &Async<TcpStream>, queue: &OutboundQueue, shared: &Shared) {
+    match http_conn::serve(conn, stream, queue, shared).await {
+        http_conn::HttpEnd::Closed => {}
+        http_conn::HttpEnd::Upgrade(first_bytes) => {
+            ws_conn::serve(conn, stream, queue, shared, first_bytes).await;
+        }
+    }
+}

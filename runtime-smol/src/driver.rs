@@ -1,0 +1,199 @@
+//! The driver: the one task that owns the `Engine`.
+//!
+//! Why this shape (DESIGN §3): the engine is a plain state machine, so instead of a lock around
+//! it, a single task feeds it and drains it. It waits for the earliest of three things — a
+//! message from a connection task, the engine's next deadline (`async_io::Timer::at`), a
+//! shutdown signal — feeds exactly one input, then drains `poll_output` until `Timeout` and
+//! routes each output to its connection's outbound queue. Routing never waits on a socket:
+//! queues only report pressure, which becomes `Input::Congestion` fed after the drain.
+
+use std::collections::{HashMap, VecDeque};
+use std::sync::Arc;
+use std::time::Instant;
+
+use async_io::Timer;
+use iorelay_core::{ConnId, Engine, Input, Output};
+use iorelay_std::log;
+use smol::channel::Receiver;
+use smol::future::{self, FutureExt};
+
+use crate::outbound::{Outbound, OutboundQueue, Pushed};
+
+/// Most messages handled per wake-up before checking for shutdown again.
+const BURST: usize = 64;
+
+/// What connection tasks and the listener tell the driver.
+#[derive(Debug)]
+pub enum ToDriver {
+    /// A connection was accepted; its task reads from `queue`. Sent before any input of `conn`.
+    Opened {
+        /// The new connection.
+        conn: ConnId,
+        /// Where the driver routes its outputs.
+        queue: Arc<OutboundQueue>,
+    },
+    /// Something for the engine.
+    Input(Input),
+}
+
+/// The owner of the engine and of the routing table from connections to their queues.
+pub struct Driver {
+    engine: Engine,
+    conns: HashMap<ConnId, Arc<OutboundQueue>>,
+    /// One timer re-armed when the engine's deadline moves, rather than one per wait: the
+    /// deadline rarely moves, and each new timer is a reactor registration.
+    timer: Timer,
+    armed: Option<Instant>,
+    pending: VecDeque<Input>,
+}
+
+enum Wake {
+    Message(Option<ToDriver>),
+    Deadline,
+    Shutdown,
+}
+
+impl Driver {
+    /// A driver for `engine`.
+    pub fn new(engine: Engine) -> Self {
+        Self {
+            engine,
+            conns: HashMap::new(),
+            timer: Timer::never(),
+            armed: None,
+            pending: VecDeque::new(),
+        }
+    }
+
+    /// Runs until `shutdown` fires (or every sender of `inbox` is gone), then shuts the engine
+    /// down, routes its last outputs and closes every queue so connections flush and end.
+    pub async fn run(mut self, inbox: Receiver<ToDriver>, shutdown: Receiver<()>) {
+        loop {
+            match self.wait(&inbox, &shutdown).await {
+                Wake::Message(Some(message)) => {
+                    self.on_message(message);
+                    // Whatever else is already waiting is taken without racing again.
+                    for _ in 0..BURST {
+                        let Ok(message) = inbox.try_recv() else { break };
+                        self.on_message(message);
+                    }
+                }
+                Wake::Deadline => {
+                    self.armed = None;
+                    self.feed(Input::Timeout(Instant::now()));
+                }
+                Wake::Message(None) | Wake::Shutdown => break,
+            }
+        }
+        log!(Info, "shutting down");
+        self.engine.shutdown(Instant::now());
+        self.drain();
+        for queue in self.conns.values() {
+            queue.close();
+        }
+        inbox.close();
+        while let Ok(message) = inbox.try_recv() {
+            if let ToDriver::Opened { queue, .. } = message {
+                queue.close();
+            }
+        }
+    }
+
+    fn on_message(&mut self, message: ToDriver) {
+        match message {
+            ToDriver::Opened { conn, queue } => {
+                self.conns.insert(conn, queue);
+            }
+            ToDriver::Input(input) => {
+                let closed = match &input {
+                    Input::ConnClosed { conn, .. } => Some(*conn),
+                    _ => None,
+                };
+                self.feed(input);
+                if let Some(queue) = closed.and_then(|conn| self.conns.remove(&conn)) {
+                    queue.close();
+                }
+            }
+        }
+    }
+
+    /// Waits for the next thing to do; shutdown first, then messages, then the deadline
+    /// (every input moves the engine's clock, so a busy inbox never starves its timers).
+    async fn wait(&mut self, inbox: &Receiver<ToDriver>, shutdown: &Receiver<()>) -> Wake {
+        let timer = &mut self.timer;
+        let stop = async {
+            if shutdown.recv().await.is_err() {
+                // No signal handling could be installed: only the inbox ends the driver.
+                future::pending::<()>().await;
+            }
+            Wake::Shutdown
+        };
+        let message = async { Wake::Message(inbox.recv().await.ok()) };
+        let deadline = async {
+            timer.await;
+            Wake::Deadline
+        };
+        stop.or(message).or(deadline).await
+    }
+
+    /// Feeds one input, then everything the drain produced for the engine to hear.
+    fn feed(&mut self, input: Input) {
+        let mut next = Some(input);
+        while let Some(input) = next {
+            if let Err(misuse) = self.engine.handle_input(input) {
+                log!(Error, "engine refused an input: {misuse}");
+            }
+            self.drain();
+            next = self.pending.pop_front();
+        }
+    }
+
+    /// Drains `poll_output` until `Timeout`, executing each output.
+    fn drain(&mut self) {
+        loop {
+            match self.engine.poll_output() {
+                Output::Timeout(at) => {
+                    self.arm(at);
+                    return;
+                }
+                Output::HttpReply { conn, response } => self.route(conn, Outbound::Reply(response)),
+                Output::WsAccept { conn } => self.route(conn, Outbound::Accept),
+                Output::WsSend { conn, frame } => self.route(conn, Outbound::Message(frame)),
+                Output::WsClose { conn, code, reason } => {
+                    self.route(conn, Outbound::Close { code, reason });
+                }
+                Output::Event(event) => log!(Debug, "{event:?}"),
+                other => log!(Debug, "unhandled output {other:?}"),
+            }
+        }
+    }
+
+    fn arm(&mut self, at: Option<Instant>) {
+        if at == self.armed {
+            return;
+        }
+        match at {
+            Some(at) => self.timer.set_at(at),
+            None => self.timer = Timer::never(),
+        }
+        self.armed = at;
+    }
+
+    fn route(&mut self, conn: ConnId, item: Outbound) {
+        let Some(queue) = self.conns.get(&conn) else {
+            log!(Debug, "conn {}: gone, dropping {item:?}", conn.0);
+            return;
+        };
+        match queue.push(item) {
+            Pushed::Queued => {}
+            Pushed::Congested => self.pending.push_back(Input::Congestion {
+                now: Instant::now(),
+                conn,
+                congested: true,
+            }),
+            Pushed::Overflowed => {
+                log!(Warn, "conn {}: outbound queue overflowed, closing", conn.0);
+            }
+        }
+    }
+}

@@ -1,0 +1,204 @@
+//! The HTTP phase of a connection: read one request, hand it to the engine, write its one
+//! reply, repeat while keep-alive lasts.
+//!
+//! Why this shape: core's `RequestReader` does the parsing and decides framing; this file only
+//! moves bytes and keeps time. Requests are strictly one at a time (the next is parsed only
+//! after the reply is written), so a reply never needs to be matched to its request. While the
+//! engine holds a long-poll GET the task keeps reading the socket, because a peer hanging up is
+//! the only sign of an aborted poll. Two deadlines the engine cannot know of apply between
+//! requests: a slow request head and an idle keep-alive connection.
+
+use std::net::TcpStream;
+use std::time::Instant;
+
+use async_io::{Async, Timer};
+use bytes::Bytes;
+use iorelay_core::http::{HeadLimits, Method, ReadProgress, RequestReader, CONTINUE};
+use iorelay_core::{Body, ConnId, Input};
+use iorelay_std::log;
+use iorelay_std::process::websocket_accept;
+use smol::future::FutureExt;
+use smol::io::{AsyncReadExt, AsyncWriteExt};
+
+use crate::connection::Shared;
+use crate::outbound::{Outbound, OutboundQueue};
+
+/// Bytes read from the socket at a time.
+const READ_CHUNK: usize = 8 * 1024;
+/// Bytes a peer may send ahead while a reply is awaited before the task stops reading (and
+/// so stops noticing a hang-up) until the reply is written.
+const MAX_READ_AHEAD: usize = 64 * 1024;
+
+/// How the HTTP phase ended.
+pub enum HttpEnd {
+    /// The connection is done.
+    Closed,
+    /// The engine accepted a websocket: the 101 is written; these bytes followed the request.
+    Upgrade(Bytes),
+}
+
+/// Serves requests until the connection closes or becomes a websocket.
+pub async fn serve(
+    conn: ConnId,
+    stream: &Async<TcpStream>,
+    queue: &OutboundQueue,
+    shared: &Shared,
+) -> HttpEnd {
+    let mut reader = RequestReader::new(HeadLimits::default());
+    let mut buf = vec![0u8; READ_CHUNK];
+    let mut idle_since = Instant::now();
+    let mut head_since: Option<Instant> = None;
+    loop {
+        let progress = reader.next_request(|head| shared.config.body_limit(&head.path));
+        let (head, body) = match progress {
+            ReadProgress::NeedMore => {
+                let deadline = if reader.is_mid_request() {
+                    *head_since.get_or_insert_with(Instant::now) + shared.deadlines.header
+                } else {
+                    idle_since + shared.deadlines.idle
+                };
+                match read_before(stream, &mut buf, deadline, queue).await {
+                    Some(n) => reader.feed(&buf[..n]),
+                    None => return HttpEnd::Closed,
+                }
+                continue;
+            }
+            ReadProgress::Failed(err) => {
+                log!(Debug, "conn {}: bad request: {err}", conn.0);
+                let _ = write(stream, &err.to_response().encode(false)).await;
+                return HttpEnd::Closed;
+            }
+            ReadProgress::Continue => {
+                if write(stream, CONTINUE).await.is_err() {
+                    return HttpEnd::Closed;
+                }
+                continue;
+            }
+            ReadProgress::Request { head, body } => (head, body),
+        };
+        head_since = None;
+        let keep_alive = head.keep_alive && matches!(body, Body::Complete(_));
+        let head_only = head.method == Method::Head;
+        let websocket_key = head.websocket_key.clone();
+        let request = Input::Http {
+            now: Instant::now(),
+            conn,
+            head,
+            body,
+        };
+        if !shared.send(request).await {
+            return HttpEnd::Closed;
+        }
+        let Some(item) = await_reply(stream, &mut buf, &mut reader, queue).await else {
+            return HttpEnd::Closed;
+        };
+        match item {
+            Outbound::Reply(response) => {
+                let wire = if head_only {
+                    response.encode_head(keep_alive)
+                } else {
+                    response.encode(keep_alive)
+                };
+                if write(stream, &wire).await.is_err() {
+                    return HttpEnd::Closed;
+                }
+                if queue.written(response.body.len()) {
+                    shared.send(congestion_ended(conn)).await;
+                }
+                if !keep_alive || reader.is_closed() {
+                    return HttpEnd::Closed;
+                }
+                idle_since = Instant::now();
+            }
+            Outbound::Accept => {
+                let Some(key) = websocket_key else {
+                    log!(Warn, "conn {}: websocket accepted without a key", conn.0);
+                    return HttpEnd::Closed;
+                };
+                if write(stream, &websocket_accept(&key).encode(true))
+                    .await
+                    .is_err()
+                {
+                    return HttpEnd::Closed;
+                }
+                return HttpEnd::Upgrade(reader.take_buffered());
+            }
+            other => {
+                log!(
+                    Warn,
+                    "conn {}: {other:?} while awaiting an HTTP reply",
+                    conn.0
+                );
+                return HttpEnd::Closed;
+            }
+        }
+    }
+}
+
+fn congestion_ended(conn: ConnId) -> Input {
+    Input::Congestion {
+        now: Instant::now(),
+        conn,
+        congested: false,
+    }
+}
+
+/// Reads bytes of the next request before `deadline`. `None`: the peer hung up, the deadline
+/// passed, or the queue ended (shutdown) — in each case the connection is done.
+async fn read_before(
+    stream: &Async<TcpStream>,
+    buf: &mut [u8],
+    deadline: Instant,
+    queue: &OutboundQueue,
+) -> Option<usize> {
+    let read = async {
+        match (&*stream).read(buf).await {
+            Ok(0) | Err(_) => None,
+            Ok(n) => Some(n),
+        }
+    };
+    let expire = async {
+        Timer::at(deadline).await;
+        None
+    };
+    // Nothing is routed to a connection with no request in flight, so anything from the queue
+    // here means it was closed.
+    let ended = async {
+        let _ = queue.next().await;
+        None
+    };
+    read.or(expire).or(ended).await
+}
+
+/// Waits for the reply to the request in flight while reading the socket, so that a peer
+/// hanging up during a held poll ends the connection (`None`). Bytes that arrive meanwhile
+/// are kept for the next request.
+async fn await_reply(
+    stream: &Async<TcpStream>,
+    buf: &mut [u8],
+    reader: &mut RequestReader,
+    queue: &OutboundQueue,
+) -> Option<Outbound> {
+    let mut read_ahead = 0;
+    loop {
+        if read_ahead >= MAX_READ_AHEAD {
+            return queue.next().await;
+        }
+        let reply = async { Ok(queue.next().await) };
+        let read = async { Err((&*stream).read(buf).await) };
+        match reply.or(read).await {
+            Ok(item) => return item,
+            Err(Ok(0) | Err(_)) => return None,
+            Err(Ok(n)) => {
+                reader.feed(&buf[..n]);
+                read_ahead += n;
+            }
+        }
+    }
+}
+
+async fn write(stream: &Async<TcpStream>, bytes: &[u8]) -> std::io::Result<()> {
+    let mut writer = stream;
+    writer.write_all(bytes).await?;
+    writer.flush().await
+}

@@ -1,0 +1,283 @@
+//! The per-connection outbound queue: what the driver routed to one connection and its task has
+//! not written yet, counted in bytes.
+//!
+//! Why this shape: the driver must never wait on a socket, so pushing never blocks and never
+//! fails; instead the queue reports when its unwritten bytes cross the bound (the driver turns
+//! that into `Input::Congestion` and the engine decides what to drop or whom to disconnect).
+//! Bytes count until the connection task has *written* them, not merely taken them, so a
+//! batch stuck in a slow socket still counts. The connection task takes everything queued at
+//! once, so several messages go out with one write. A hard cap far above the bound protects
+//! the process if the engine's slow-consumer timeout has not fired yet.
+
+use std::collections::VecDeque;
+use std::sync::{Mutex, MutexGuard, PoisonError};
+
+use bytes::Bytes;
+use iorelay_core::engineio::packet::Frame;
+use iorelay_core::http::Response;
+use smol::channel::{Receiver, Sender};
+
+/// One thing to write on a connection.
+#[derive(Debug)]
+pub enum Outbound {
+    /// The HTTP reply to the request the connection is waiting on.
+    Reply(Response),
+    /// Complete the websocket handshake (write 101) and switch to websocket framing.
+    Accept,
+    /// One websocket message.
+    Message(Frame),
+    /// A websocket close frame; the connection ends after it.
+    Close {
+        /// Close code.
+        code: u16,
+        /// Close reason.
+        reason: &'static str,
+    },
+    /// Already-framed websocket control bytes (pongs, close replies) from the reading side.
+    Control(Bytes),
+}
+
+impl Outbound {
+    /// The bytes this item counts against the bound.
+    pub fn cost(&self) -> usize {
+        match self {
+            Self::Reply(response) => response.body.len(),
+            Self::Message(frame) => frame.len(),
+            Self::Accept | Self::Close { .. } | Self::Control(_) => 0,
+        }
+    }
+}
+
+/// What a push did to the queue's pressure.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Pushed {
+    /// Queued; no change to report.
+    Queued,
+    /// Queued, and the unwritten bytes just crossed above the bound: report congestion.
+    Congested,
+    /// The unwritten bytes passed the hard cap: the queue gave up and the connection ends.
+    Overflowed,
+}
+
+/// A byte-bounded queue from the driver to one connection task.
+#[derive(Debug)]
+pub struct OutboundQueue {
+    state: Mutex<State>,
+    wake_tx: Sender<()>,
+    wake_rx: Receiver<()>,
+    /// Never carries a message: closed once the connection should end soon (see `ending`).
+    ending_tx: Sender<()>,
+    ending_rx: Receiver<()>,
+    bound: usize,
+    hard_cap: usize,
+}
+
+#[derive(Debug, Default)]
+struct State {
+    items: VecDeque<Outbound>,
+    unwritten: usize,
+    congested: bool,
+    closed: bool,
+    aborted: bool,
+}
+
+impl OutboundQueue {
+    /// A queue that reports congestion above `bound` bytes (and its end below half of it),
+    /// and gives up on the connection at four times the bound.
+    pub fn new(bound: usize) -> Self {
+        let (wake_tx, wake_rx) = smol::channel::bounded(1);
+        let (ending_tx, ending_rx) = smol::channel::bounded(1);
+        Self {
+            state: Mutex::default(),
+            wake_tx,
+            wake_rx,
+            ending_tx,
+            ending_rx,
+            bound,
+            hard_cap: bound.saturating_mul(4),
+        }
+    }
+
+    /// Appends an item; never blocks.
+    pub fn push(&self, item: Outbound) -> Pushed {
+        let pushed = {
+            let mut state = self.lock();
+            if state.closed || state.aborted {
+                return Pushed::Queued;
+            }
+            if matches!(item, Outbound::Close { .. }) {
+                self.ending_tx.close();
+            }
+            state.unwritten += item.cost();
+            state.items.push_back(item);
+            if state.unwritten > self.hard_cap {
+                state.aborted = true;
+                state.items.clear();
+                self.ending_tx.close();
+                Pushed::Overflowed
+            } else if !state.congested && state.unwritten > self.bound {
+                state.congested = true;
+                Pushed::Congested
+            } else {
+                Pushed::Queued
+            }
+        };
+        let _ = self.wake_tx.try_send(());
+        pushed
+    }
+
+    /// The next item, waiting for one; `None` once the queue is closed and empty, or aborted.
+    pub async fn next(&self) -> Option<Outbound> {
+        loop {
+            {
+                let mut state = self.lock();
+                if state.aborted {
+                    return None;
+                }
+                if let Some(item) = state.items.pop_front() {
+                    return Some(item);
+                }
+                if state.closed {
+                    return None;
+                }
+            }
+            let _ = self.wake_rx.recv().await;
+        }
+    }
+
+    /// Everything queued, waiting for at least one item; `None` once the queue is closed and
+    /// empty, or aborted.
+    pub async fn next_batch(&self) -> Option<Vec<Outbound>> {
+        loop {
+            {
+                let mut state = self.lock();
+                if state.aborted {
+                    return None;
+                }
+                if !state.items.is_empty() {
+                    return Some(state.items.drain(..).collect());
+                }
+                if state.closed {
+                    return None;
+                }
+            }
+            let _ = self.wake_rx.recv().await;
+        }
+    }
+
+    /// Resolves once the connection should end whatever it is writing: a close frame was
+    /// queued (`false`: allow a short linger for it), or the queue gave up (`true`: end now).
+    /// A writer races its socket writes against this, so a peer that stopped reading cannot
+    /// keep a connection alive after the engine or the cap let go of it.
+    pub async fn ending(&self) -> bool {
+        let _ = self.ending_rx.recv().await;
+        self.lock().aborted
+    }
+
+    /// Records that `bytes` of taken items reached the socket. Returns `true` when that ends
+    /// congestion (the unwritten bytes fell to half the bound or below): report it.
+    pub fn written(&self, bytes: usize) -> bool {
+        let mut state = self.lock();
+        state.unwritten = state.unwritten.saturating_sub(bytes);
+        if state.congested && state.unwritten <= self.bound / 2 {
+            state.congested = false;
+            return true;
+        }
+        false
+    }
+
+    /// No more items will come: the connection writes what is queued, then ends.
+    pub fn close(&self) {
+        self.lock().closed = true;
+        self.wake_tx.close();
+    }
+
+    fn lock(&self) -> MutexGuard<'_, State> {
+        self.state.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn message(len: usize) -> Outbound {
+        Outbound::Message(Frame::Binary(Bytes::from(vec![0u8; len])))
+    }
+
+    #[test]
+    fn congestion_is_reported_once_above_the_bound_and_ends_at_half() {
+        let queue = OutboundQueue::new(100);
+        assert_eq!(queue.push(message(60)), Pushed::Queued);
+        assert_eq!(queue.push(message(60)), Pushed::Congested);
+        assert_eq!(queue.push(message(10)), Pushed::Queued);
+        let batch = smol::block_on(queue.next_batch()).unwrap();
+        assert_eq!(batch.len(), 3);
+        assert!(!queue.written(60), "70 unwritten is still above half");
+        assert!(queue.written(60), "10 unwritten is below half");
+        assert!(!queue.written(10));
+    }
+
+    #[test]
+    fn a_batch_takes_everything_in_order() {
+        let queue = OutboundQueue::new(100);
+        queue.push(Outbound::Accept);
+        queue.push(message(1));
+        queue.push(Outbound::Close {
+            code: 1000,
+            reason: "bye",
+        });
+        let batch = smol::block_on(queue.next_batch()).unwrap();
+        assert!(matches!(
+            batch.as_slice(),
+            [
+                Outbound::Accept,
+                Outbound::Message(_),
+                Outbound::Close { code: 1000, .. }
+            ]
+        ));
+    }
+
+    #[test]
+    fn a_closed_queue_yields_what_was_queued_then_ends() {
+        let queue = OutboundQueue::new(100);
+        queue.push(message(1));
+        queue.close();
+        assert_eq!(queue.push(message(1)), Pushed::Queued);
+        assert!(smol::block_on(queue.next()).is_some());
+        assert!(smol::block_on(queue.next()).is_none());
+    }
+
+    #[test]
+    fn passing_the_hard_cap_aborts_and_drops_everything() {
+        let queue = OutboundQueue::new(10);
+        assert_eq!(queue.push(message(11)), Pushed::Congested);
+        assert_eq!(queue.push(message(30)), Pushed::Overflowed);
+        assert!(smol::block_on(queue.next_batch()).is_none());
+    }
+
+    #[test]
+    fn ending_resolves_on_a_queued_close_or_an_overflow() {
+        let queue = OutboundQueue::new(10);
+        queue.push(Outbound::Close {
+            code: 1000,
+            reason: "bye",
+        });
+        assert!(!smol::block_on(queue.ending()));
+        let queue = OutboundQueue::new(10);
+        queue.push(message(50));
+        assert!(smol::block_on(queue.ending()));
+    }
+
+    #[test]
+    fn a_waiting_task_is_woken_by_a_push_from_another_thread() {
+        let queue = std::sync::Arc::new(OutboundQueue::new(100));
+        let pusher = std::sync::Arc::clone(&queue);
+        let thread = std::thread::spawn(move || {
+            pusher.push(message(5));
+        });
+        let batch = smol::block_on(queue.next_batch()).unwrap();
+        thread.join().unwrap();
+        assert_eq!(batch.len(), 1);
+    }
+}

@@ -1,0 +1,293 @@
+//! The websocket phase of a connection: tungstenite frames, this task moves the bytes.
+//!
+//! Why this shape: tungstenite's `WebSocketContext` takes the stream per call, so it is driven
+//! sans-io here over an in-memory [`Wire`]: received bytes go in, framed bytes come out, and
+//! no lock is ever held across a socket operation. A reading half and a writing half run
+//! concurrently in one task (the first to finish ends the connection) and share the context
+//! behind an uncontended mutex. The reading half forwards whole messages to the driver
+//! (tungstenite reassembles fragments, checks UTF-8 and the size limit, and answers pings and
+//! closes; those control replies travel through the outbound queue so they never split a
+//! frame). The writing half takes everything queued, frames it, and writes it with one write.
+
+use std::io::{self, Read, Write};
+use std::net::{Shutdown, TcpStream};
+use std::sync::{Mutex, MutexGuard, PoisonError};
+use std::time::Instant;
+
+use async_io::{Async, Timer};
+use bytes::Bytes;
+use iorelay_core::engineio::packet::Frame;
+use iorelay_core::{ConnId, Input};
+use iorelay_std::log;
+use smol::future::FutureExt;
+use smol::io::{AsyncReadExt, AsyncWriteExt};
+use tungstenite::error::Error as WsError;
+use tungstenite::protocol::frame::coding::CloseCode;
+use tungstenite::protocol::{CloseFrame, Role, WebSocketContext};
+use tungstenite::{Message, Utf8Bytes};
+
+use crate::connection::Shared;
+use crate::outbound::{Outbound, OutboundQueue};
+
+/// Bytes read from the socket at a time.
+const READ_CHUNK: usize = 16 * 1024;
+
+/// Serves a websocket until either side closes it. `first_bytes` arrived behind the upgrade
+/// request and are the start of the websocket stream.
+pub async fn serve(
+    conn: ConnId,
+    stream: &Async<TcpStream>,
+    queue: &OutboundQueue,
+    shared: &Shared,
+    first_bytes: Bytes,
+) {
+    let context = Mutex::new(WebSocketContext::new(Role::Server, Some(shared.websocket)));
+    let reading = read_half(conn, stream, &context, queue, shared, first_bytes);
+    let writing = write_half(conn, stream, &context, queue, shared);
+    reading.or(writing).await;
+}
+
+/// Reads until the peer hangs up; after a fatal framing error or an over-large message it
+/// only waits for that, so the close the writing half sends can complete.
+async fn read_half(
+    conn: ConnId,
+    stream: &Async<TcpStream>,
+    context: &Mutex<WebSocketContext>,
+    queue: &OutboundQueue,
+    shared: &Shared,
+    first_bytes: Bytes,
+) {
+    let mut parsing = absorb(conn, &first_bytes, context, queue, shared).await;
+    let mut buf = vec![0u8; READ_CHUNK];
+    loop {
+        let n = match (&*stream).read(&mut buf).await {
+            Ok(0) | Err(_) => return,
+            Ok(n) => n,
+        };
+        if parsing {
+            parsing = absorb(conn, &buf[..n], context, queue, shared).await;
+        }
+    }
+}
+
+/// Why parsing stopped.
+enum Stop {
+    /// A message exceeded `max_payload`: the engine decides how to close.
+    TooLarge,
+    /// The close handshake finished, or the stream is broken and a close was sent.
+    Ended,
+}
+
+/// Feeds received bytes to tungstenite and forwards the messages they complete. Returns
+/// whether parsing should go on.
+async fn absorb(
+    conn: ConnId,
+    bytes: &[u8],
+    context: &Mutex<WebSocketContext>,
+    queue: &OutboundQueue,
+    shared: &Shared,
+) -> bool {
+    let mut control = Vec::new();
+    let (messages, stop) = parse(&mut lock(context), bytes, &mut control);
+    if !control.is_empty() {
+        queue.push(Outbound::Control(Bytes::from(control)));
+    }
+    for frame in messages {
+        let input = Input::WsMessage {
+            now: Instant::now(),
+            conn,
+            frame,
+        };
+        if !shared.send(input).await {
+            return false;
+        }
+    }
+    match stop {
+        None => true,
+        Some(Stop::TooLarge) => {
+            let input = Input::WsTooLarge {
+                now: Instant::now(),
+                conn,
+            };
+            shared.send(input).await;
+            false
+        }
+        Some(Stop::Ended) => false,
+    }
+}
+
+/// Runs tungstenite over `bytes` until it needs more, collecting whole messages and writing
+/// its control replies (pong, close) to `control`.
+fn parse(
+    context: &mut WebSocketContext,
+    bytes: &[u8],
+    control: &mut Vec<u8>,
+) -> (Vec<Frame>, Option<Stop>) {
+    let mut wire = Wire {
+        input: bytes,
+        output: control,
+    };
+    let mut messages = Vec::new();
+    let stop = loop {
+        match context.read(&mut wire) {
+            Ok(Message::Text(text)) => messages.push(Frame::Text(Bytes::from(text))),
+            Ok(Message::Binary(data)) => messages.push(Frame::Binary(data)),
+            Ok(_) => {}
+            Err(WsError::Io(err)) if err.kind() == io::ErrorKind::WouldBlock => break None,
+            Err(WsError::Capacity(_)) => break Some(Stop::TooLarge),
+            Err(WsError::ConnectionClosed | WsError::AlreadyClosed) => break Some(Stop::Ended),
+            Err(WsError::Utf8(_)) => {
+                fail(context, &mut wire, CloseCode::Invalid, "invalid UTF-8");
+                break Some(Stop::Ended);
+            }
+            Err(_) => {
+                fail(context, &mut wire, CloseCode::Protocol, "protocol error");
+                break Some(Stop::Ended);
+            }
+        }
+    };
+    let _ = context.flush(&mut wire);
+    (messages, stop)
+}
+
+fn fail(
+    context: &mut WebSocketContext,
+    wire: &mut Wire<'_>,
+    code: CloseCode,
+    reason: &'static str,
+) {
+    let frame = CloseFrame {
+        code,
+        reason: Utf8Bytes::from_static(reason),
+    };
+    let _ = context.close(wire, Some(frame));
+}
+
+/// Writes what the driver queues, a batch at a time, until the queue ends or a close frame
+/// went out (then it half-closes and lingers so the peer can hang up first). A write still
+/// stuck on a peer that does not read is abandoned once the queue is ending.
+async fn write_half(
+    conn: ConnId,
+    stream: &Async<TcpStream>,
+    context: &Mutex<WebSocketContext>,
+    queue: &OutboundQueue,
+    shared: &Shared,
+) {
+    while let Some(batch) = queue.next_batch().await {
+        let mut wire_bytes = Vec::new();
+        let (cost, closing) = frame_batch(conn, &mut lock(context), batch, &mut wire_bytes);
+        let write = async {
+            let mut writer = stream;
+            writer.write_all(&wire_bytes).await?;
+            writer.flush().await
+        };
+        let give_up = async {
+            if !queue.ending().await {
+                Timer::after(shared.deadlines.close_linger).await;
+            }
+            Err(io::ErrorKind::TimedOut.into())
+        };
+        if write.or(give_up).await.is_err() {
+            return;
+        }
+        if queue.written(cost) {
+            let input = Input::Congestion {
+                now: Instant::now(),
+                conn,
+                congested: false,
+            };
+            shared.send(input).await;
+        }
+        if closing {
+            let _ = stream.get_ref().shutdown(Shutdown::Write);
+            Timer::after(shared.deadlines.close_linger).await;
+            return;
+        }
+    }
+}
+
+/// Frames a batch into `out`. Returns the bytes it counted against the queue's bound and
+/// whether a close frame has been sent (by this batch or an earlier one).
+fn frame_batch(
+    conn: ConnId,
+    context: &mut WebSocketContext,
+    batch: Vec<Outbound>,
+    out: &mut Vec<u8>,
+) -> (usize, bool) {
+    let mut wire = Wire {
+        input: &[],
+        output: out,
+    };
+    let mut cost = 0;
+    for item in batch {
+        cost += item.cost();
+        let written = match item {
+            Outbound::Message(Frame::Text(text)) => match Utf8Bytes::try_from(text) {
+                Ok(text) => context.write(&mut wire, Message::Text(text)),
+                Err(_) => {
+                    log!(
+                        Error,
+                        "conn {}: engine sent a text frame that is not UTF-8",
+                        conn.0
+                    );
+                    Ok(())
+                }
+            },
+            Outbound::Message(Frame::Binary(data)) => {
+                context.write(&mut wire, Message::Binary(data))
+            }
+            Outbound::Close { code, reason } => {
+                let frame = CloseFrame {
+                    code: CloseCode::from(code),
+                    reason: Utf8Bytes::from_static(reason),
+                };
+                context.close(&mut wire, Some(frame))
+            }
+            Outbound::Control(bytes) => {
+                let flushed = context.flush(&mut wire);
+                wire.output.extend_from_slice(&bytes);
+                flushed
+            }
+            other @ (Outbound::Reply(_) | Outbound::Accept) => {
+                log!(Warn, "conn {}: {other:?} on a websocket", conn.0);
+                Ok(())
+            }
+        };
+        if let Err(err) = written {
+            log!(Debug, "conn {}: websocket write refused: {err}", conn.0);
+        }
+    }
+    let _ = context.flush(&mut wire);
+    (cost, !context.can_write())
+}
+
+fn lock(context: &Mutex<WebSocketContext>) -> MutexGuard<'_, WebSocketContext> {
+    context.lock().unwrap_or_else(PoisonError::into_inner)
+}
+
+/// The in-memory stream tungstenite reads from and writes to: received bytes in, framed bytes
+/// out. An empty input reads as `WouldBlock`, which tungstenite treats as "need more".
+struct Wire<'a> {
+    input: &'a [u8],
+    output: &'a mut Vec<u8>,
+}
+
+impl Read for Wire<'_> {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        if self.input.is_empty() {
+            return Err(io::ErrorKind::WouldBlock.into());
+        }
+        Read::read(&mut self.input, buf)
+    }
+}
+
+impl Write for Wire<'_> {
+    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        self.output.extend_from_slice(buf);
+        Ok(buf.len())
+    }
+
+    fn flush(&mut self) -> io::Result<()> {
+        Ok(())
+    }
+}

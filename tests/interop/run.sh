@@ -1,0 +1,183 @@
+#!/usr/bin/env bash
+# Interop tests: the official socket.io-client (npm) and python-socketio (PyPI) against one server.
+#
+#   tests/interop/run.sh BINARY_PATH [LABEL]   # an iorelay binary; LABEL smol|std (from the name)
+#   tests/interop/run.sh reference [LABEL]     # the official socket.io server (reference-server.mjs)
+#
+# Installs what is missing (npm ci; a venv at python/.venv), starts the server with
+# `serve --conformance --port 0`, runs both suites against it with IORELAY_URL, stops it, and ends
+# with the line `N passed, M failed`. Exits non-zero on any failure. See README.md.
+set -uo pipefail
+
+HERE="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
+
+usage() {
+  echo "usage: $0 BINARY_PATH|reference [smol|std|LABEL]" >&2
+  exit 2
+}
+[ $# -ge 1 ] && [ $# -le 2 ] || usage
+
+target="$1"
+label="${2:-}"
+if [ "$target" = reference ]; then
+  server_argv=(node "$HERE/reference-server.mjs")
+  label="${label:-reference}"
+else
+  [ -f "$target" ] && [ -x "$target" ] || { echo "error: $target is not an executable file" >&2; exit 2; }
+  binary="$(cd "$(dirname "$target")" && pwd)/$(basename "$target")"
+  server_argv=("$binary")
+  if [ -z "$label" ]; then
+    case "$(basename "$binary")" in
+      *std*) label=std ;;
+      *) label=smol ;;
+    esac
+  fi
+fi
+
+case "$label" in
+  std) many_default=200 ;;
+  *) many_default=1000 ;;
+esac
+export IORELAY_MANY_CLIENTS="${IORELAY_MANY_CLIENTS:-$many_default}"
+export IORELAY_LABEL="$label"
+
+# Each of the many clients holds a socket in this process and the server: room for both.
+if [ "$(ulimit -n)" != unlimited ] && [ "$(ulimit -n)" -lt 8192 ]; then
+  ulimit -n 8192 2>/dev/null || ulimit -n "$(ulimit -Hn)" 2>/dev/null || true
+fi
+
+# --- dependencies (fresh-machine safe) -----------------------------------------------------------
+install_node() {
+  local dir="$HERE/node"
+  if ! cmp -s "$dir/package-lock.json" "$dir/node_modules/.interop-package-lock.json"; then
+    echo "interop: npm ci in $dir" >&2
+    (cd "$dir" && npm ci --no-audit --no-fund --loglevel=error) || return 1
+    cp "$dir/package-lock.json" "$dir/node_modules/.interop-package-lock.json"
+  fi
+}
+
+install_python() {
+  local dir="$HERE/python"
+  local py="${PYTHON:-python3}"
+  if [ ! -x "$dir/.venv/bin/python" ]; then
+    echo "interop: creating $dir/.venv" >&2
+    "$py" -m venv "$dir/.venv" || return 1
+  fi
+  if ! cmp -s "$dir/requirements.txt" "$dir/.venv/.interop-requirements.txt"; then
+    echo "interop: pip install -r $dir/requirements.txt" >&2
+    "$dir/.venv/bin/python" -m pip install --quiet --disable-pip-version-check -r "$dir/requirements.txt" || return 1
+    cp "$dir/requirements.txt" "$dir/.venv/.interop-requirements.txt"
+  fi
+}
+
+install_node || { echo "error: npm ci failed" >&2; echo "0 passed, 1 failed"; exit 1; }
+install_python || { echo "error: python venv setup failed" >&2; echo "0 passed, 1 failed"; exit 1; }
+
+# --- the server under test -----------------------------------------------------------------------
+work="$(mktemp -d "${TMPDIR:-/tmp}/iorelay-interop.XXXXXX")"
+server_pid=""
+
+stop_server() {
+  [ -n "$server_pid" ] || return 0
+  if kill -0 "$server_pid" 2>/dev/null; then
+    kill -TERM "$server_pid" 2>/dev/null
+    for _ in $(seq 1 50); do
+      kill -0 "$server_pid" 2>/dev/null || break
+      sleep 0.1
+    done
+    kill -KILL "$server_pid" 2>/dev/null
+  fi
+  wait "$server_pid" 2>/dev/null
+  server_pid=""
+}
+cleanup() {
+  stop_server
+  rm -rf "$work"
+}
+trap cleanup EXIT
+trap 'exit 130' INT TERM
+
+"${server_argv[@]}" serve --conformance --port 0 >"$work/server.out" 2>"$work/server.err" &
+server_pid=$!
+
+# Wait (bounded) for the listening line.
+url=""
+for _ in $(seq 1 200); do
+  url="$(sed -n 's#^iorelay listening on \(http://[^ ]*\).*$#\1#p' "$work/server.out" | head -n 1)"
+  [ -n "$url" ] && break
+  kill -0 "$server_pid" 2>/dev/null || break
+  sleep 0.05
+done
+if [ -z "$url" ]; then
+  echo "error: the server did not print 'iorelay listening on http://...' within 10 s" >&2
+  echo "--- server stdout:" >&2; cat "$work/server.out" >&2
+  echo "--- server stderr:" >&2; tail -n 50 "$work/server.err" >&2
+  echo "0 passed, 1 failed"
+  exit 1
+fi
+
+export IORELAY_URL="$url"
+IORELAY_SERVER_ARGV="$(python3 -c 'import json,sys; print(json.dumps(sys.argv[1:]))' "${server_argv[@]}")"
+export IORELAY_SERVER_ARGV
+echo "interop [$label]: server ${server_argv[*]} at $url; many clients: $IORELAY_MANY_CLIENTS" >&2
+
+# --- the suites ----------------------------------------------------------------------------------
+passed=0
+failed=0
+
+echo "=== socket.io-client (node) [$label]"
+(
+  cd "$HERE/node" &&
+    node --test --test-concurrency=1 --test-force-exit --test-timeout=180000 --test-reporter=spec \
+      ${IORELAY_NODE_TESTS:-test/*.test.mjs}
+) 2>&1 | tee "$work/node.out"
+node_rc=${PIPESTATUS[0]}
+# The spec reporter's summary (`ℹ pass N`); --test-force-exit can cut a file reporter's summary.
+node_pass="$(sed -n 's/^ℹ pass \([0-9]*\)$/\1/p' "$work/node.out" | tail -n 1)"
+node_fail="$(sed -n 's/^ℹ fail \([0-9]*\)$/\1/p' "$work/node.out" | tail -n 1)"
+node_cancelled="$(sed -n 's/^ℹ cancelled \([0-9]*\)$/\1/p' "$work/node.out" | tail -n 1)"
+node_skipped="$(sed -n 's/^ℹ skipped \([0-9]*\)$/\1/p' "$work/node.out" | tail -n 1)"
+node_pass="${node_pass:-0}"
+node_fail=$((${node_fail:-0} + ${node_cancelled:-0} + ${node_skipped:-0}))
+if [ "$node_rc" -ne 0 ] && [ "$node_fail" -eq 0 ]; then node_fail=1; fi
+if [ "$node_pass" -eq 0 ] && [ "$node_fail" -eq 0 ]; then node_fail=1; fi
+passed=$((passed + node_pass))
+failed=$((failed + node_fail))
+
+echo "=== python-socketio (python) [$label]"
+(
+  cd "$HERE/python" &&
+    .venv/bin/python -m pytest -p no:cacheprovider -q -rfE --junitxml="$work/python.xml" ${IORELAY_PYTHON_TESTS:-tests}
+)
+py_rc=$?
+read -r py_pass py_fail < <(
+  python3 - "$work/python.xml" <<'EOF' 2>/dev/null || echo "0 0"
+import sys, xml.etree.ElementTree as ET
+root = ET.parse(sys.argv[1]).getroot()
+suites = [root] if root.tag == "testsuite" else list(root)
+tests = sum(int(s.get("tests", 0)) for s in suites)
+bad = sum(int(s.get("failures", 0)) + int(s.get("errors", 0)) for s in suites)
+skipped = sum(int(s.get("skipped", 0)) for s in suites)
+print(tests - bad - skipped, bad + skipped)
+EOF
+)
+py_pass="${py_pass:-0}"
+py_fail="${py_fail:-0}"
+if [ "$py_rc" -ne 0 ] && [ "$py_fail" -eq 0 ]; then py_fail=1; fi
+if [ "$py_pass" -eq 0 ] && [ "$py_fail" -eq 0 ]; then py_fail=1; fi
+passed=$((passed + py_pass))
+failed=$((failed + py_fail))
+
+if ! kill -0 "$server_pid" 2>/dev/null; then
+  echo "error: the server under test exited during the run" >&2
+  failed=$((failed + 1))
+fi
+if [ "$failed" -ne 0 ]; then
+  echo "--- server stderr (last 40 lines):" >&2
+  tail -n 40 "$work/server.err" >&2
+fi
+stop_server
+
+echo "interop [$label]: node $node_pass passed, $node_fail failed; python $py_pass passed, $py_fail failed"
+echo "$passed passed, $failed failed"
+[ "$failed" -eq 0 ]
