@@ -41,41 +41,19 @@ const MAX_RUNDOWN_STEPS: usize = 4096;
 /// Connections the script may hold open for HTTP at once.
 const HTTP_SLOTS: usize = 4;
 
-/// The engine target: see the module docs. Checks every invariant except those an open core
-/// bug still breaks (see [`OPEN_BUGS`]), so the fuzzer keeps looking for new ones.
+/// The engine target: see the module docs.
 pub fn engine(data: &[u8]) {
-    run_engine(data, OPEN_BUGS);
-}
-
-/// The engine target with every invariant checked, open bugs included: what the files in
-/// `fuzz/findings/engine/` are replayed through.
-pub fn engine_all_checks(data: &[u8]) {
-    run_engine(data, Skip::default());
-}
-
-/// Invariants the engine target does not check, because a known core bug breaks them.
-#[derive(Clone, Copy, Debug, Default)]
-struct Skip {
-    /// Every awaited ack's timeout is covered by the engine's next deadline. Broken by
-    /// `Engine::emit_to` with an ack timeout: it registers the ack but refreshes the session's
-    /// timer only if the transport's deadline moved, so the ack times out at the session's next
-    /// deadline (the next ping, 25 s by default) instead of after `ack_timeout`. Reproducer:
-    /// `fuzz/findings/engine/ack-timeout-not-scheduled`.
-    ack_deadlines: bool,
-}
-
-/// The invariants skipped by [`engine`] until the bugs that break them are fixed.
-const OPEN_BUGS: Skip = Skip {
-    ack_deadlines: true,
-};
-
-/// Runs the script twice from the same instant: the engine is deterministic (seeded ids, no
-/// `HashMap` iteration in logic), so both runs must give the very same outputs.
-fn run_engine(data: &[u8], skip: Skip) {
     let start = Instant::now();
-    let first = run_script(data, skip, start);
-    let second = run_script(data, skip, start);
-    if let Some(at) = (0..first.len().max(second.len())).find(|&i| first.get(i) != second.get(i)) {
+    let first = run_script(data, start);
+    let second = run_script(data, start);
+    check_same_outputs(&first, &second);
+}
+
+/// The engine is deterministic (seeded ids, no `HashMap` iteration in logic): the same script
+/// run twice from the same instant must give the very same outputs.
+fn check_same_outputs(first: &[Output], second: &[Output]) {
+    let len = first.len().max(second.len());
+    if let Some(at) = (0..len).find(|&i| first.get(i) != second.get(i)) {
         panic!(
             "the same inputs gave different outputs: output {at} was {:?}, then {:?}",
             first.get(at),
@@ -85,10 +63,10 @@ fn run_engine(data: &[u8], skip: Skip) {
 }
 
 /// Runs the script once from `start`, checking every step; returns every output drained.
-fn run_script(data: &[u8], skip: Skip, start: Instant) -> Vec<Output> {
+fn run_script(data: &[u8], start: Instant) -> Vec<Output> {
     let mut input = Cursor::new(data);
     let config = config(input.byte());
-    let mut run = Run::new(config, skip, start);
+    let mut run = Run::new(config, start);
     for _ in 0..MAX_OPS {
         if input.is_empty() {
             break;
@@ -226,13 +204,12 @@ struct Run {
     /// Websockets the engine closed; the runtime reports them closed after the drain.
     closing: Vec<ConnId>,
     max_payload: usize,
-    skip: Skip,
     /// Every output drained, to compare runs.
     transcript: Vec<Output>,
 }
 
 impl Run {
-    fn new(config: Config, skip: Skip, start: Instant) -> Self {
+    fn new(config: Config, start: Instant) -> Self {
         let max_payload = config.max_payload;
         let mut run = Run {
             engine: Engine::new(config, start, [7; 32]),
@@ -253,7 +230,6 @@ impl Run {
             client_acks: Vec::new(),
             closing: Vec::new(),
             max_payload,
-            skip,
             transcript: Vec::new(),
         };
         for slot in 0..HTTP_SLOTS {
@@ -864,12 +840,7 @@ impl Run {
     /// The engine's counts match the model, a live session has a deadline, and no awaited
     /// ack's timeout is later than the engine's next deadline.
     fn check_counts(&self) {
-        if let Some(first_ack) = self
-            .awaited_acks
-            .values()
-            .min()
-            .filter(|_| !self.skip.ack_deadlines)
-        {
+        if let Some(first_ack) = self.awaited_acks.values().min() {
             let next = self.engine.next_deadline();
             assert!(
                 next.is_some_and(|next| next <= *first_ack),

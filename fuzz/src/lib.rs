@@ -16,6 +16,6 @@ mod http1;
 mod sio;
 
 pub use eio::{engineio_packet, engineio_payload};
-pub use engine_run::{engine, engine_all_checks};
+pub use engine_run::engine;
 pub use http1::{http_chunked, http_head, http_reader};
 pub use sio::{socketio_binary, socketio_packet};

@@ -333,32 +333,12 @@ def engine():
     }
 
 
-FINDINGS = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "findings")
-
-
-def findings():
-    """Reproducers of open core bugs, replayed with every check by the ignored findings test."""
-    return {
-        "engine": {
-            # emit_to with a 500 ms ack timeout on a websocket socket: the ack's deadline is not
-            # put in the timer table, so the next deadline stays at the 25 s ping.
-            "ack-timeout-not-scheduled": b"\x00" + handshake(ws=True) + ws("40") + emit_to(ack_ms=500),
-        },
-    }
-
-
 def main(targets):
     for target in targets or sorted(SEEDS):
         directory = os.path.join(ROOT, target)
         os.makedirs(directory, exist_ok=True)
         for name, data in SEEDS[target]().items():
             with open(os.path.join(directory, "seed-" + name), "wb") as f:
-                f.write(data)
-    for target, files in findings().items():
-        directory = os.path.join(FINDINGS, target)
-        os.makedirs(directory, exist_ok=True)
-        for name, data in files.items():
-            with open(os.path.join(directory, name), "wb") as f:
                 f.write(data)
 
 
