@@ -14,7 +14,7 @@ use crate::engineio::handshake::ErrorCode;
 use crate::engineio::heartbeat::{Heartbeat, HeartbeatDue};
 use crate::engineio::packet::{Frame, Packet};
 use crate::engineio::payload;
-use crate::http::Response;
+use crate::http::{error_response, Response};
 use crate::io::{CloseReason, ConnId, Output, SessionId, TransportKind};
 use crate::time::earliest;
 
@@ -456,17 +456,28 @@ impl Session {
         }
     }
 
-    /// Ends the session's transports: a held poll gets what is queued and a close packet (a
-    /// noop when the client itself closed), a websocket gets a close packet and a close frame,
-    /// a probing websocket is closed.
+    /// Ends the session's transports. A held poll gets what is queued and a close packet,
+    /// except that a client which closed itself just gets its poll released (noop), and at
+    /// shutdown the poll fails with 503 so clients treat it as a transport error and
+    /// reconnect. A websocket gets a close frame with a code and the reason: no close packet,
+    /// as the reference server does (python-socketio does not reconnect after one). A probing
+    /// websocket is closed.
     pub fn close(&mut self, reason: CloseReason, out: &mut VecDeque<Output>) {
         self.abort_upgrade(out, 1001, "session closed");
         match self.transport {
             Transport::Polling {
+                pending_get: Some(conn),
+            } if reason == CloseReason::Shutdown => {
+                self.transport = Transport::Polling { pending_get: None };
+                let response = error_response(503, "shutting down", "the server is shutting down");
+                out.push_back(Output::HttpReply {
+                    conn,
+                    response: self.reply(response),
+                });
+            }
+            Transport::Polling {
                 pending_get: Some(_),
             } => {
-                // A client that closed knows it; its held poll is just released. Any other end
-                // is announced with a close packet.
                 let last = if reason == CloseReason::TransportClose {
                     Packet::Noop
                 } else {
@@ -477,12 +488,6 @@ impl Session {
             }
             Transport::Polling { pending_get: None } => {}
             Transport::WebSocket { conn } => {
-                if reason != CloseReason::TransportClose {
-                    out.push_back(Output::WsSend {
-                        conn,
-                        frame: Packet::Close.encode(),
-                    });
-                }
                 out.push_back(Output::WsClose {
                     conn,
                     code: ws_close_code(reason),
@@ -529,7 +534,7 @@ fn ws_close_code(reason: CloseReason) -> u16 {
         CloseReason::ParseError => 1002,
         CloseReason::PayloadTooLarge => 1009,
         CloseReason::SlowConsumer => 1008,
-        CloseReason::ServerClose => 1001,
+        CloseReason::Shutdown => 1001,
         _ => 1000,
     }
 }

@@ -600,9 +600,6 @@ impl Run {
         session.alive = false;
         match &mut session.transport {
             Transport::WebSocket { conn } => {
-                if reason != CloseReason::TransportClose {
-                    self.fx.ws_sends.insert(conn.0);
-                }
                 self.fx.ws_closes.insert(conn.0);
             }
             Transport::Polling { pending_get, .. } => {
@@ -656,7 +653,7 @@ impl Run {
             assert!(self.resolved_acks.insert(key), "ack {key:?} resolved twice");
         }
         for (id, reason) in &actual.closed {
-            assert_eq!(reason, "ServerClose");
+            assert_eq!(reason, "Shutdown");
             assert!(self.freed.insert(*id), "session {id} freed twice");
         }
         assert_eq!(self.resolved_acks, self.issued_acks, "every ack resolved");
