@@ -331,15 +331,7 @@ impl Session {
                     conn,
                     frame: Packet::Pong(data).encode(),
                 });
-                if matches!(
-                    self.transport,
-                    Transport::Polling {
-                        pending_get: Some(_)
-                    }
-                ) {
-                    self.outbox.push_back(Packet::Noop.encode());
-                    self.flush_poll(out);
-                }
+                self.release_poll(out);
                 Step::Nothing
             }
             Packet::Upgrade if upgrade.probed => {
@@ -434,15 +426,7 @@ impl Session {
             if upgrade.release_poll_at.is_some_and(|at| at <= now) {
                 upgrade.release_poll_at = None;
                 // The poll may have been answered with data meanwhile: then nothing to release.
-                if matches!(
-                    self.transport,
-                    Transport::Polling {
-                        pending_get: Some(_)
-                    }
-                ) {
-                    self.outbox.push_back(Packet::Noop.encode());
-                    self.flush_poll(out);
-                }
+                self.release_poll(out);
             }
         }
         match self.heartbeat.handle_timeout(now) {
@@ -506,6 +490,20 @@ impl Session {
                 code,
                 reason,
             });
+        }
+    }
+
+    /// Answers a held poll, if there is one, with what is queued and a noop, so the client
+    /// gets its poll back without data of its own.
+    fn release_poll(&mut self, out: &mut VecDeque<Output>) {
+        if matches!(
+            self.transport,
+            Transport::Polling {
+                pending_get: Some(_)
+            }
+        ) {
+            self.outbox.push_back(Packet::Noop.encode());
+            self.flush_poll(out);
         }
     }
 
