@@ -104,6 +104,8 @@ pub struct Session {
     heartbeat: Heartbeat,
     upgrade: Option<Upgrade>,
     congested_since: Option<Instant>,
+    /// When a send found the poll queue full: the session closes as a slow consumer at once.
+    overflowed_at: Option<Instant>,
     reply_headers: Vec<(&'static str, String)>,
     limits: SessionLimits,
 }
@@ -135,6 +137,7 @@ impl Session {
             heartbeat: Heartbeat::new(now, limits.ping_interval, limits.ping_timeout),
             upgrade: None,
             congested_since: None,
+            overflowed_at: None,
             reply_headers,
             limits,
         }
@@ -186,9 +189,18 @@ impl Session {
             .chain(self.upgrade.map(|upgrade| upgrade.conn))
     }
 
+    /// The most bytes a poll queue ever holds: four times the congestion bound. Past the bound
+    /// a client loses volatile emits and has `slow_consumer_timeout` to catch up; a send that
+    /// would pass the cap is dropped and the session closes as a slow consumer at once, so
+    /// memory stays bounded whatever the client does.
+    #[must_use]
+    pub fn queue_cap(limits: &SessionLimits) -> usize {
+        limits.max_queued_bytes.saturating_mul(4)
+    }
+
     /// Queues or sends a group of frames that belong together (a Socket.IO packet and its
-    /// attachments). A `volatile` group is dropped, and `false` returned, when the client is
-    /// congested.
+    /// attachments). Returns `false` when the group was dropped: volatile while the client is
+    /// congested, or any group that would overflow the poll queue's cap.
     pub fn send(
         &mut self,
         frames: &[Frame],
@@ -207,6 +219,11 @@ impl Session {
                 }));
             }
             Transport::Polling { .. } => {
+                let size: usize = frames.iter().map(Frame::len).sum();
+                if self.outbox_bytes.saturating_add(size) > Self::queue_cap(&self.limits) {
+                    self.overflowed_at.get_or_insert(now);
+                    return false;
+                }
                 for frame in frames {
                     self.outbox_bytes += frame.len();
                     self.outbox.push_back(frame.clone());
@@ -397,6 +414,7 @@ impl Session {
     #[must_use]
     pub fn poll_timeout(&self) -> Instant {
         let mut at = Some(self.heartbeat.poll_timeout());
+        at = earliest(at, self.overflowed_at);
         at = earliest(at, self.upgrade.map(|upgrade| upgrade.deadline));
         at = earliest(at, self.upgrade.and_then(|upgrade| upgrade.release_poll_at));
         at = earliest(
@@ -413,6 +431,9 @@ impl Session {
         now: Instant,
         out: &mut VecDeque<Output>,
     ) -> Option<CloseReason> {
+        if self.overflowed_at.is_some() {
+            return Some(CloseReason::SlowConsumer);
+        }
         if self
             .congested_since
             .is_some_and(|since| since + self.limits.slow_consumer_timeout <= now)

@@ -633,6 +633,13 @@ impl Run {
             .filter(|&s| self.sessions[s].alive)
             .collect();
         assert_eq!(self.h.engine.session_count(), live.len());
+        for &s in &live {
+            let queued = self.h.engine.queued_bytes(SessionId(s as u64));
+            assert!(
+                queued.is_some_and(|q| q <= self.h.engine.queue_cap()),
+                "session {s} queue {queued:?} over its cap after {op:?}"
+            );
+        }
         let live_sockets = self.sockets.iter().filter(|s| s.alive).count();
         assert_eq!(self.h.engine.socket_count(), live_sockets);
         let expected = live.iter().map(|&s| self.deadline(s)).min();
