@@ -9,7 +9,8 @@ use bytes::Bytes;
 use super::Engine;
 use crate::engineio::packet::Frame;
 use crate::io::{ApiMisuse, CloseReason, SessionId, SocketId};
-use crate::socketio::packet::{event_data, Packet};
+use crate::socketio::event::event_data;
+use crate::socketio::packet::Packet;
 
 /// An event to emit: its Socket.IO data array and binary attachments.
 #[derive(Debug, Clone, PartialEq, Eq)]
