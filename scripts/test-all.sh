@@ -23,3 +23,7 @@ for bin in iorelay iorelay-std; do
   step "conformance suites (Engine.IO v4, Socket.IO v5) against $bin"
   tests/conformance/run.sh "$PWD/target/release/$bin" serve --conformance --port 3000
 done
+step "interop: socket.io-client (npm) and python-socketio (PyPI) against iorelay"
+tests/interop/run.sh "$PWD/target/release/iorelay" smol
+step "interop: socket.io-client (npm) and python-socketio (PyPI) against iorelay-std"
+tests/interop/run.sh "$PWD/target/release/iorelay-std" std

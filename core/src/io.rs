@@ -145,8 +145,10 @@ pub enum CloseReason {
     ConnectTimeout,
     /// The client could not keep up with what it was sent.
     SlowConsumer,
-    /// The server closed it (a command, or shutdown).
+    /// The server closed it (a command).
     ServerClose,
+    /// The server is shutting down; clients should reconnect to the next one.
+    Shutdown,
     /// The client left the namespace (Socket.IO DISCONNECT).
     ClientDisconnect,
 }
@@ -163,7 +165,8 @@ impl CloseReason {
             Self::PayloadTooLarge => "payload too large",
             Self::ConnectTimeout => "connect timeout",
             Self::SlowConsumer => "slow consumer",
-            Self::ServerClose => "server shutting down",
+            Self::ServerClose => "forced close",
+            Self::Shutdown => "server shutting down",
             Self::ClientDisconnect => "client namespace disconnect",
         }
     }

@@ -116,10 +116,7 @@ fn a_websocket_congested_for_the_timeout_is_closed_as_a_slow_consumer() {
     h.set_time(secs(3));
     congest(&mut h, 1, true);
     let due = h.tick(secs(7));
-    assert_eq!(
-        due.transcript(),
-        ["1 ws 1", "1 ws close 1008 slow consumer"]
-    );
+    assert_eq!(due.transcript(), ["1 ws close 1008 slow consumer"]);
     assert!(due.events().contains(&Event::SessionClosed {
         session: opened.session,
         reason: CloseReason::SlowConsumer
@@ -147,4 +144,30 @@ fn an_upgrade_that_flushes_the_queue_ends_the_congestion() {
     let volatile = Emit::new("v", &[]).volatile();
     let now = h.now;
     assert_eq!(h.engine.emit(now, &Target::namespace("/"), &volatile), 1);
+}
+
+#[test]
+fn a_send_past_the_queue_cap_is_dropped_and_closes_the_session_at_once() {
+    let mut h = Harness::new(small_queue());
+    let (opened, _) = polling_client(&mut h);
+    let now = h.now;
+    let everyone = Target::namespace("/");
+    assert_eq!(h.engine.queue_cap(), 400);
+    assert_eq!(h.engine.emit(now, &everyone, &big_emit()), 1);
+    assert_eq!(
+        h.engine.emit(now, &everyone, &big_emit()),
+        0,
+        "would pass the cap"
+    );
+    assert!(h
+        .engine
+        .queued_bytes(opened.session)
+        .is_some_and(|q| q <= 400));
+    assert_eq!(h.engine.next_deadline(), Some(now));
+    let out = h.tick(secs(0));
+    assert!(out.events().contains(&Event::SessionClosed {
+        session: opened.session,
+        reason: CloseReason::SlowConsumer,
+    }));
+    assert_eq!(h.engine.session_count(), 0);
 }

@@ -120,7 +120,7 @@ fn a_second_connect_to_the_same_namespace_closes_the_session() {
     let mut h = Harness::default_config();
     let (opened, socket) = h.connected_websocket(1);
     let out = h.ws_text(1, "40");
-    assert_eq!(out.transcript(), ["1 ws 1", "1 ws close 1002 parse error"]);
+    assert_eq!(out.transcript(), ["1 ws close 1002 parse error"]);
     assert_eq!(
         out.events(),
         [
@@ -242,7 +242,7 @@ fn an_event_for_a_namespace_the_client_has_not_joined_closes_the_session() {
     let mut h = Harness::default_config();
     let (opened, _) = h.connected_websocket(1);
     let out = h.ws_text(1, r#"42/elsewhere,["x"]"#);
-    assert_eq!(out.transcript(), ["1 ws 1", "1 ws close 1002 parse error"]);
+    assert_eq!(out.transcript(), ["1 ws close 1002 parse error"]);
     assert!(out.events().contains(&Event::SessionClosed {
         session: opened.session,
         reason: CloseReason::ParseError
@@ -265,7 +265,7 @@ fn a_malformed_socketio_packet_closes_the_session() {
     let mut h = Harness::default_config();
     let (opened, socket) = h.connected_websocket(1);
     let out = h.ws_text(1, "4{");
-    assert_eq!(out.transcript(), ["1 ws 1", "1 ws close 1002 parse error"]);
+    assert_eq!(out.transcript(), ["1 ws close 1002 parse error"]);
     assert_eq!(
         out.events(),
         [
@@ -304,22 +304,19 @@ fn client_close_packet_closes_the_session_without_echoing_it() {
 }
 
 #[test]
-fn server_close_sends_the_close_packet_then_closes_the_websocket() {
+fn server_close_closes_the_websocket_with_a_close_frame_only() {
     let mut h = Harness::default_config();
     let (opened, _) = h.connected_websocket(1);
     let now = h.now;
     h.engine.close(now, opened.session);
     let out = h.drain();
-    assert_eq!(
-        out.transcript(),
-        ["1 ws 1", "1 ws close 1001 server shutting down"]
-    );
+    assert_eq!(out.transcript(), ["1 ws close 1000 forced close"]);
     assert_eq!(h.engine.session_count(), 0);
     assert_eq!(h.engine.socket_count(), 0);
 }
 
 #[test]
-fn shutdown_disconnects_every_socket_then_closes_every_session() {
+fn shutdown_closes_every_session_without_a_socketio_disconnect_so_clients_reconnect() {
     let mut h = Harness::default_config();
     h.connected_websocket(1);
     let polled = h.open_polling(2);
@@ -332,10 +329,8 @@ fn shutdown_disconnects_every_socket_then_closes_every_session() {
     assert_eq!(
         out.transcript(),
         [
-            "1 ws 41",
-            "5 http 200 41",
-            "1 ws 1",
-            "1 ws close 1001 server shutting down"
+            "1 ws close 1001 server shutting down",
+            r#"5 http 503 {"error":"shutting down","detail":"the server is shutting down"}"#
         ]
     );
     let closed = out

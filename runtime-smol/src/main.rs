@@ -22,7 +22,7 @@ use async_io::{Async, Timer};
 use iorelay_core::cli::{self, Command, ServeArgs};
 use iorelay_core::{Engine, Mode};
 use iorelay_std::log;
-use iorelay_std::process::{random_seed, server_info, shutdown_on_signals};
+use iorelay_std::process::{random_seed, server_info, shutdown_on_signals, ConnectionTimeouts};
 use smol::future::{self, FutureExt};
 use smol::Executor;
 use tungstenite::protocol::WebSocketConfig;
@@ -142,16 +142,10 @@ fn serve(args: &ServeArgs) -> Result<(), String> {
 /// Connection deadlines; `IORELAY_HEADER_TIMEOUT_MS` and `IORELAY_IDLE_TIMEOUT_MS` override
 /// the header-read (10 s) and idle keep-alive (60 s) ones.
 fn deadlines() -> Deadlines {
-    let millis = |name: &str, default: u64| {
-        let ms = std::env::var(name)
-            .ok()
-            .and_then(|value| value.parse().ok())
-            .unwrap_or(default);
-        Duration::from_millis(ms)
-    };
+    let timeouts = ConnectionTimeouts::from_env();
     Deadlines {
-        header: millis("IORELAY_HEADER_TIMEOUT_MS", 10_000),
-        idle: millis("IORELAY_IDLE_TIMEOUT_MS", 60_000),
+        header: timeouts.header,
+        idle: timeouts.idle,
         close_linger: Duration::from_secs(1),
     }
 }

@@ -44,9 +44,14 @@ fn sigterm_answers_a_held_poll_before_exiting_zero() {
         "the poll is held"
     );
     server.terminate();
+    // 503 with a JSON reason: clients treat it as a transport error and reconnect.
     let response = held.response();
-    assert_eq!(response.status, 200);
-    assert!(!response.body.is_empty());
+    assert_eq!(response.status, 503);
+    assert!(
+        response.text().contains("shutting down"),
+        "{}",
+        response.text()
+    );
     let status = server.wait_exit(Duration::from_secs(5));
     assert_eq!(status.code(), Some(0));
 }

@@ -41,7 +41,14 @@ fn sigterm_answers_a_held_poll_before_exiting() {
     held.expect_nothing_for(Duration::from_millis(200));
     assert!(server.terminate().success());
     let reply = held.read_reply(false);
-    assert_eq!((reply.status, reply.text().as_str()), (200, "1"));
+    // 503 with a JSON reason: clients treat it as a transport error and reconnect.
+    assert_eq!(
+        (reply.status, reply.text().as_str()),
+        (
+            503,
+            r#"{"error":"shutting down","detail":"the server is shutting down"}"#
+        )
+    );
 }
 
 #[test]

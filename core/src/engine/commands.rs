@@ -9,7 +9,8 @@ use bytes::Bytes;
 use super::Engine;
 use crate::engineio::packet::Frame;
 use crate::io::{ApiMisuse, CloseReason, SessionId, SocketId};
-use crate::socketio::packet::{event_data, Packet};
+use crate::socketio::event::event_data;
+use crate::socketio::packet::Packet;
 
 /// An event to emit: its Socket.IO data array and binary attachments.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -250,16 +251,14 @@ impl Engine {
         self.close_session(session, CloseReason::ServerClose);
     }
 
-    /// Closes every session (server shutdown): each socket's client gets DISCONNECT first.
+    /// Closes every session (server shutdown): clients see their transport close and
+    /// reconnect to the next server. No Socket.IO DISCONNECT is sent: clients read that as
+    /// "kicked by the server" and would not reconnect.
     pub fn shutdown(&mut self, now: Instant) {
         self.advance(now);
-        let sockets: Vec<SocketId> = self.sockets.keys().copied().collect();
-        for socket in sockets {
-            let _ = self.disconnect(now, socket);
-        }
         let sessions: Vec<SessionId> = self.clients.keys().copied().collect();
         for session in sessions {
-            self.close_session(session, CloseReason::ServerClose);
+            self.close_session(session, CloseReason::Shutdown);
         }
     }
 }

@@ -139,6 +139,20 @@ impl Engine {
         self.config.body_limit(path)
     }
 
+    /// Bytes queued for a polling session's next poll (`None` for an unknown session).
+    #[must_use]
+    pub fn queued_bytes(&self, session: SessionId) -> Option<usize> {
+        self.clients
+            .get(&session)
+            .map(|client| client.eio.queued_bytes())
+    }
+
+    /// The most bytes a session's poll queue ever holds (see `Session::queue_cap`).
+    #[must_use]
+    pub fn queue_cap(&self) -> usize {
+        crate::engineio::session::Session::queue_cap(&self.limits)
+    }
+
     /// Number of live Engine.IO sessions.
     #[must_use]
     pub fn session_count(&self) -> usize {

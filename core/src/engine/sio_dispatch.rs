@@ -12,7 +12,8 @@ use crate::engineio::packet::Frame;
 use crate::io::{CloseReason, Event, Output, SessionId, SocketId};
 use crate::socketio::ack::AckTable;
 use crate::socketio::binary::{Progress, Reassembly};
-use crate::socketio::packet::{split_event, Limits, Packet, PacketKind};
+use crate::socketio::event::split_event;
+use crate::socketio::packet::{Limits, Packet, PacketKind};
 
 impl Engine {
     pub(super) fn on_raw_message(&mut self, id: SessionId, message: Frame) {

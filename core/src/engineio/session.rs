@@ -14,7 +14,7 @@ use crate::engineio::handshake::ErrorCode;
 use crate::engineio::heartbeat::{Heartbeat, HeartbeatDue};
 use crate::engineio::packet::{Frame, Packet};
 use crate::engineio::payload;
-use crate::http::Response;
+use crate::http::{error_response, Response};
 use crate::io::{CloseReason, ConnId, Output, SessionId, TransportKind};
 use crate::time::earliest;
 
@@ -104,6 +104,8 @@ pub struct Session {
     heartbeat: Heartbeat,
     upgrade: Option<Upgrade>,
     congested_since: Option<Instant>,
+    /// When a send found the poll queue full: the session closes as a slow consumer at once.
+    overflowed_at: Option<Instant>,
     reply_headers: Vec<(&'static str, String)>,
     limits: SessionLimits,
 }
@@ -135,6 +137,7 @@ impl Session {
             heartbeat: Heartbeat::new(now, limits.ping_interval, limits.ping_timeout),
             upgrade: None,
             congested_since: None,
+            overflowed_at: None,
             reply_headers,
             limits,
         }
@@ -186,9 +189,18 @@ impl Session {
             .chain(self.upgrade.map(|upgrade| upgrade.conn))
     }
 
+    /// The most bytes a poll queue ever holds: four times the congestion bound. Past the bound
+    /// a client loses volatile emits and has `slow_consumer_timeout` to catch up; a send that
+    /// would pass the cap is dropped and the session closes as a slow consumer at once, so
+    /// memory stays bounded whatever the client does.
+    #[must_use]
+    pub fn queue_cap(limits: &SessionLimits) -> usize {
+        limits.max_queued_bytes.saturating_mul(4)
+    }
+
     /// Queues or sends a group of frames that belong together (a Socket.IO packet and its
-    /// attachments). A `volatile` group is dropped, and `false` returned, when the client is
-    /// congested.
+    /// attachments). Returns `false` when the group was dropped: volatile while the client is
+    /// congested, or any group that would overflow the poll queue's cap.
     pub fn send(
         &mut self,
         frames: &[Frame],
@@ -207,6 +219,11 @@ impl Session {
                 }));
             }
             Transport::Polling { .. } => {
+                let size: usize = frames.iter().map(Frame::len).sum();
+                if self.outbox_bytes.saturating_add(size) > Self::queue_cap(&self.limits) {
+                    self.overflowed_at.get_or_insert(now);
+                    return false;
+                }
                 for frame in frames {
                     self.outbox_bytes += frame.len();
                     self.outbox.push_back(frame.clone());
@@ -331,15 +348,7 @@ impl Session {
                     conn,
                     frame: Packet::Pong(data).encode(),
                 });
-                if matches!(
-                    self.transport,
-                    Transport::Polling {
-                        pending_get: Some(_)
-                    }
-                ) {
-                    self.outbox.push_back(Packet::Noop.encode());
-                    self.flush_poll(out);
-                }
+                self.release_poll(out);
                 Step::Nothing
             }
             Packet::Upgrade if upgrade.probed => {
@@ -405,6 +414,7 @@ impl Session {
     #[must_use]
     pub fn poll_timeout(&self) -> Instant {
         let mut at = Some(self.heartbeat.poll_timeout());
+        at = earliest(at, self.overflowed_at);
         at = earliest(at, self.upgrade.map(|upgrade| upgrade.deadline));
         at = earliest(at, self.upgrade.and_then(|upgrade| upgrade.release_poll_at));
         at = earliest(
@@ -421,6 +431,9 @@ impl Session {
         now: Instant,
         out: &mut VecDeque<Output>,
     ) -> Option<CloseReason> {
+        if self.overflowed_at.is_some() {
+            return Some(CloseReason::SlowConsumer);
+        }
         if self
             .congested_since
             .is_some_and(|since| since + self.limits.slow_consumer_timeout <= now)
@@ -434,15 +447,7 @@ impl Session {
             if upgrade.release_poll_at.is_some_and(|at| at <= now) {
                 upgrade.release_poll_at = None;
                 // The poll may have been answered with data meanwhile: then nothing to release.
-                if matches!(
-                    self.transport,
-                    Transport::Polling {
-                        pending_get: Some(_)
-                    }
-                ) {
-                    self.outbox.push_back(Packet::Noop.encode());
-                    self.flush_poll(out);
-                }
+                self.release_poll(out);
             }
         }
         match self.heartbeat.handle_timeout(now) {
@@ -456,17 +461,28 @@ impl Session {
         }
     }
 
-    /// Ends the session's transports: a held poll gets what is queued and a close packet (a
-    /// noop when the client itself closed), a websocket gets a close packet and a close frame,
-    /// a probing websocket is closed.
+    /// Ends the session's transports. A held poll gets what is queued and a close packet,
+    /// except that a client which closed itself just gets its poll released (noop), and at
+    /// shutdown the poll fails with 503 so clients treat it as a transport error and
+    /// reconnect. A websocket gets a close frame with a code and the reason: no close packet,
+    /// as the reference server does (python-socketio does not reconnect after one). A probing
+    /// websocket is closed.
     pub fn close(&mut self, reason: CloseReason, out: &mut VecDeque<Output>) {
         self.abort_upgrade(out, 1001, "session closed");
         match self.transport {
             Transport::Polling {
+                pending_get: Some(conn),
+            } if reason == CloseReason::Shutdown => {
+                self.transport = Transport::Polling { pending_get: None };
+                let response = error_response(503, "shutting down", "the server is shutting down");
+                out.push_back(Output::HttpReply {
+                    conn,
+                    response: self.reply(response),
+                });
+            }
+            Transport::Polling {
                 pending_get: Some(_),
             } => {
-                // A client that closed knows it; its held poll is just released. Any other end
-                // is announced with a close packet.
                 let last = if reason == CloseReason::TransportClose {
                     Packet::Noop
                 } else {
@@ -477,12 +493,6 @@ impl Session {
             }
             Transport::Polling { pending_get: None } => {}
             Transport::WebSocket { conn } => {
-                if reason != CloseReason::TransportClose {
-                    out.push_back(Output::WsSend {
-                        conn,
-                        frame: Packet::Close.encode(),
-                    });
-                }
                 out.push_back(Output::WsClose {
                     conn,
                     code: ws_close_code(reason),
@@ -501,6 +511,20 @@ impl Session {
                 code,
                 reason,
             });
+        }
+    }
+
+    /// Answers a held poll, if there is one, with what is queued and a noop, so the client
+    /// gets its poll back without data of its own.
+    fn release_poll(&mut self, out: &mut VecDeque<Output>) {
+        if matches!(
+            self.transport,
+            Transport::Polling {
+                pending_get: Some(_)
+            }
+        ) {
+            self.outbox.push_back(Packet::Noop.encode());
+            self.flush_poll(out);
         }
     }
 
@@ -529,7 +553,7 @@ fn ws_close_code(reason: CloseReason) -> u16 {
         CloseReason::ParseError => 1002,
         CloseReason::PayloadTooLarge => 1009,
         CloseReason::SlowConsumer => 1008,
-        CloseReason::ServerClose => 1001,
+        CloseReason::Shutdown => 1001,
         _ => 1000,
     }
 }

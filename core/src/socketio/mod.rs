@@ -1,8 +1,11 @@
-//! Socket.IO v5: packets, binary attachments, awaited acks and rooms.
+//! Socket.IO v5: packets, event data, binary attachments, awaited acks and rooms.
 pub mod ack;
 pub mod binary;
+pub mod event;
+mod json;
 pub mod packet;
 pub mod room;
 
 pub use binary::{check_placeholders, Progress, Reassembly};
-pub use packet::{event_data, split_event, DecodeError, Limits, Packet, PacketKind};
+pub use event::{event_data, split_event};
+pub use packet::{DecodeError, Limits, Packet, PacketKind};

@@ -600,9 +600,6 @@ impl Run {
         session.alive = false;
         match &mut session.transport {
             Transport::WebSocket { conn } => {
-                if reason != CloseReason::TransportClose {
-                    self.fx.ws_sends.insert(conn.0);
-                }
                 self.fx.ws_closes.insert(conn.0);
             }
             Transport::Polling { pending_get, .. } => {
@@ -636,6 +633,13 @@ impl Run {
             .filter(|&s| self.sessions[s].alive)
             .collect();
         assert_eq!(self.h.engine.session_count(), live.len());
+        for &s in &live {
+            let queued = self.h.engine.queued_bytes(SessionId(s as u64));
+            assert!(
+                queued.is_some_and(|q| q <= self.h.engine.queue_cap()),
+                "session {s} queue {queued:?} over its cap after {op:?}"
+            );
+        }
         let live_sockets = self.sockets.iter().filter(|s| s.alive).count();
         assert_eq!(self.h.engine.socket_count(), live_sockets);
         let expected = live.iter().map(|&s| self.deadline(s)).min();
@@ -656,7 +660,7 @@ impl Run {
             assert!(self.resolved_acks.insert(key), "ack {key:?} resolved twice");
         }
         for (id, reason) in &actual.closed {
-            assert_eq!(reason, "ServerClose");
+            assert_eq!(reason, "Shutdown");
             assert!(self.freed.insert(*id), "session {id} freed twice");
         }
         assert_eq!(self.resolved_acks, self.issued_acks, "every ack resolved");

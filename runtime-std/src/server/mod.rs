@@ -16,6 +16,7 @@ use std::time::{Duration, Instant};
 use iorelay_core::cli::ServeArgs;
 use iorelay_core::http::RequestHead;
 use iorelay_core::{Config, Engine};
+use iorelay_std::process::ConnectionTimeouts;
 use iorelay_std::{log, process};
 
 use driver::{Driver, Msg};
@@ -46,16 +47,10 @@ impl Settings {
     /// Settings for `config`; `IORELAY_HEADER_TIMEOUT_MS` and `IORELAY_IDLE_TIMEOUT_MS`
     /// override the 10 s and 60 s deadlines.
     pub fn new(config: &Config) -> Self {
-        let millis = |name: &str, default: u64| {
-            let ms = std::env::var(name)
-                .ok()
-                .and_then(|v| v.parse().ok())
-                .unwrap_or(default);
-            Duration::from_millis(ms)
-        };
+        let timeouts = ConnectionTimeouts::from_env();
         Self {
-            header_timeout: millis("IORELAY_HEADER_TIMEOUT_MS", 10_000),
-            idle_timeout: millis("IORELAY_IDLE_TIMEOUT_MS", 60_000),
+            header_timeout: timeouts.header,
+            idle_timeout: timeouts.idle,
             queue_bound: QUEUE_BOUND,
             max_payload: config.max_payload,
             config: config.clone(),
