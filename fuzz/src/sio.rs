@@ -4,9 +4,9 @@ use std::time::{Duration, Instant};
 
 use bytes::Bytes;
 use iorelay_core::engineio::packet::{Frame, Packet as EioPacket};
-use iorelay_core::socketio::binary::{check_placeholders, Progress, Reassembly};
-use iorelay_core::socketio::packet::{
-    event_data, split_event, DecodeError, Limits, Packet, PacketKind,
+use iorelay_core::socketio::{
+    check_placeholders, event_data, split_event, DecodeError, Limits, Packet, PacketKind, Progress,
+    Reassembly,
 };
 
 use super::cursor::Cursor;
