@@ -179,11 +179,11 @@ mod tests {
     fn an_event_object_has_the_requested_length_and_round_trips_as_broadcast() {
         let packet = to_room_event(42, 123_456, 512);
         let text = std::str::from_utf8(&packet).unwrap();
-        let args: serde_json::Value = serde_json::from_str(&text[2..]).unwrap();
-        assert_eq!(args[0], "to-room");
-        assert_eq!(args[3].to_string().len(), 512);
-        // What the conformance app broadcasts: the arguments after the room.
-        let broadcast = format!(r#"42["claude_event",{}]"#, args[3]);
+        let args: Vec<&serde_json::value::RawValue> = serde_json::from_str(&text[2..]).unwrap();
+        assert_eq!(args[0].get(), r#""to-room""#);
+        assert_eq!(args[3].get().len(), 512);
+        // What the conformance app broadcasts: the arguments after the room, verbatim.
+        let broadcast = format!(r#"42["claude_event",{}]"#, args[3].get());
         assert_eq!(
             classify(broadcast.as_bytes()),
             Received::Event {
