@@ -196,3 +196,12 @@ fn body_limit_is_max_payload_for_engineio_and_max_body_elsewhere() {
     assert_eq!(h.engine.body_limit("/socket.io"), 1000);
     assert_eq!(h.engine.body_limit("/emit"), 50);
 }
+
+#[test]
+fn a_websocket_the_runtime_reported_closed_gets_no_close_frame() {
+    let mut h = support::Harness::default_config();
+    h.connected_websocket(1);
+    let out = h.conn_closed(1);
+    assert!(!out.touches(1), "{:?}", out.transcript());
+    assert_eq!(h.engine.session_count(), 0);
+}

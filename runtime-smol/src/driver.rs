@@ -6,6 +6,10 @@
 //! shutdown signal — feeds exactly one input, then drains `poll_output` until `Timeout` and
 //! routes each output to its connection's outbound queue. Routing never waits on a socket:
 //! queues only report pressure, which becomes `Input::Congestion` fed after the drain.
+//!
+//! Websocket data messages are framed here, not by each connection task: the recipients of a
+//! broadcast get clones of one payload `Bytes` in a row, and a [`FrameMemo`] turns them into
+//! clones of one framed `Bytes` (DESIGN §2 rule 6), which each task writes verbatim.
 
 use std::collections::{HashMap, VecDeque};
 use std::sync::Arc;
@@ -14,6 +18,7 @@ use std::time::Instant;
 use async_io::Timer;
 use iorelay_core::{ConnId, Engine, Input, Output};
 use iorelay_std::log;
+use iorelay_std::wsframe::FrameMemo;
 use smol::channel::Receiver;
 use smol::future::{self, FutureExt};
 
@@ -45,6 +50,8 @@ pub struct Driver {
     timer: Timer,
     armed: Option<Instant>,
     pending: VecDeque<Input>,
+    /// The frame of the last payload routed, shared by the recipients of a broadcast.
+    frames: FrameMemo,
 }
 
 enum Wake {
@@ -62,6 +69,7 @@ impl Driver {
             timer: Timer::never(),
             armed: None,
             pending: VecDeque::new(),
+            frames: FrameMemo::new(),
         }
     }
 
@@ -153,18 +161,29 @@ impl Driver {
         loop {
             match self.engine.poll_output() {
                 Output::Timeout(at) => {
+                    self.frames.forget();
                     self.arm(at);
                     return;
                 }
-                Output::HttpReply { conn, response } => self.route(conn, Outbound::Reply(response)),
-                Output::WsAccept { conn } => self.route(conn, Outbound::Accept),
-                Output::WsSend { conn, frame } => self.route(conn, Outbound::Message(frame)),
-                Output::WsClose { conn, code, reason } => {
-                    self.route(conn, Outbound::Close { code, reason });
-                }
-                Output::Event(event) => log!(Debug, "{event:?}"),
-                other => log!(Debug, "unhandled output {other:?}"),
+                output => self.execute(output),
             }
+        }
+    }
+
+    /// Executes one output other than `Timeout`: routes it to its connection's queue.
+    fn execute(&mut self, output: Output) {
+        match output {
+            Output::HttpReply { conn, response } => self.route(conn, Outbound::Reply(response)),
+            Output::WsAccept { conn } => self.route(conn, Outbound::Accept),
+            Output::WsSend { conn, frame } => {
+                let framed = self.frames.frame(&frame);
+                self.route(conn, Outbound::Message(framed));
+            }
+            Output::WsClose { conn, code, reason } => {
+                self.route(conn, Outbound::Close { code, reason });
+            }
+            Output::Event(event) => log!(Debug, "{event:?}"),
+            other => log!(Debug, "unhandled output {other:?}"),
         }
     }
 
@@ -195,5 +214,50 @@ impl Driver {
                 log!(Warn, "conn {}: outbound queue overflowed, closing", conn.0);
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use bytes::Bytes;
+    use iorelay_core::engineio::packet::Frame;
+    use iorelay_core::Config;
+
+    /// The one item queued on `queue`, which must be a message.
+    fn queued(queue: &OutboundQueue) -> Bytes {
+        let batch = smol::block_on(queue.next_batch()).expect("an item");
+        match <[Outbound; 1]>::try_from(batch) {
+            Ok([Outbound::Message(framed)]) => framed,
+            other => panic!("expected one message, got {other:?}"),
+        }
+    }
+
+    #[test]
+    fn the_recipients_of_a_broadcast_are_queued_one_shared_frame() {
+        let engine = Engine::new(Config::default(), Instant::now(), [7; 32]);
+        let mut driver = Driver::new(engine);
+        let queues = [ConnId(1), ConnId(2)].map(|conn| {
+            let queue = Arc::new(OutboundQueue::new(1024));
+            let opened = ToDriver::Opened {
+                conn,
+                queue: Arc::clone(&queue),
+            };
+            driver.on_message(opened);
+            (conn, queue)
+        });
+
+        let payload = Bytes::from(br#"42["news",1]"#.to_vec());
+        for (conn, _) in &queues {
+            let frame = Frame::Text(payload.clone());
+            driver.execute(Output::WsSend { conn: *conn, frame });
+        }
+
+        let [(_, a), (_, b)] = &queues;
+        let (to_a, to_b) = (queued(a), queued(b));
+        assert_eq!(to_a.as_ptr(), to_b.as_ptr(), "one frame, shared");
+        assert_eq!(&to_a[..], b"\x81\x0c42[\"news\",1]");
+        assert!(driver.pending.is_empty());
+        assert!(!a.written(to_a.len()), "the framed length was counted");
     }
 }

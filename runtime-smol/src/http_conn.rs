@@ -197,8 +197,22 @@ async fn await_reply(
     }
 }
 
+/// How long writing one HTTP reply may take: a peer that stops reading must not hold the
+/// connection (and its task) forever. The std runtime ends a write stuck as long.
+const WRITE_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(60);
+
 async fn write(stream: &Async<TcpStream>, bytes: &[u8]) -> std::io::Result<()> {
     let mut writer = stream;
-    writer.write_all(bytes).await?;
-    writer.flush().await
+    let send = async {
+        writer.write_all(bytes).await?;
+        writer.flush().await
+    };
+    let expire = async {
+        Timer::after(WRITE_TIMEOUT).await;
+        Err(std::io::Error::new(
+            std::io::ErrorKind::TimedOut,
+            "the peer did not read the reply",
+        ))
+    };
+    send.or(expire).await
 }

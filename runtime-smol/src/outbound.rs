@@ -13,7 +13,6 @@ use std::collections::VecDeque;
 use std::sync::{Mutex, MutexGuard, PoisonError};
 
 use bytes::Bytes;
-use iorelay_core::engineio::packet::Frame;
 use iorelay_core::http::Response;
 use smol::channel::{Receiver, Sender};
 
@@ -24,8 +23,10 @@ pub enum Outbound {
     Reply(Response),
     /// Complete the websocket handshake (write 101) and switch to websocket framing.
     Accept,
-    /// One websocket message.
-    Message(Frame),
+    /// One websocket data message, already framed by the driver (header and payload, see
+    /// `iorelay_std::wsframe`) and written verbatim; every recipient of a broadcast is
+    /// queued the same `Bytes`.
+    Message(Bytes),
     /// A websocket close frame; the connection ends after it.
     Close {
         /// Close code.
@@ -42,7 +43,7 @@ impl Outbound {
     pub fn cost(&self) -> usize {
         match self {
             Self::Reply(response) => response.body.len(),
-            Self::Message(frame) => frame.len(),
+            Self::Message(framed) => framed.len(),
             Self::Accept | Self::Close { .. } | Self::Control(_) => 0,
         }
     }
@@ -202,7 +203,7 @@ mod tests {
     use super::*;
 
     fn message(len: usize) -> Outbound {
-        Outbound::Message(Frame::Binary(Bytes::from(vec![0u8; len])))
+        Outbound::Message(Bytes::from(vec![0u8; len]))
     }
 
     #[test]

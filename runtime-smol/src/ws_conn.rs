@@ -7,7 +7,10 @@
 //! behind an uncontended mutex. The reading half forwards whole messages to the driver
 //! (tungstenite reassembles fragments, checks UTF-8 and the size limit, and answers pings and
 //! closes; those control replies travel through the outbound queue so they never split a
-//! frame). The writing half takes everything queued, frames it, and writes it with one write.
+//! frame). The writing half takes everything queued and writes it with one write: data
+//! messages arrive already framed by the driver (once per broadcast, `iorelay_std::wsframe`)
+//! and are copied out verbatim; close frames go through tungstenite so it knows the
+//! connection is closing.
 
 use std::io::{self, Read, Write};
 use std::net::{Shutdown, TcpStream};
@@ -206,8 +209,8 @@ async fn write_half(
     }
 }
 
-/// Frames a batch into `out`. Returns the bytes it counted against the queue's bound and
-/// whether a close frame has been sent (by this batch or an earlier one).
+/// Writes a batch into `out`, framing close frames. Returns the bytes it counted against the
+/// queue's bound and whether a close frame has been sent (by this batch or an earlier one).
 fn frame_batch(
     conn: ConnId,
     context: &mut WebSocketContext,
@@ -222,19 +225,14 @@ fn frame_batch(
     for item in batch {
         cost += item.cost();
         let written = match item {
-            Outbound::Message(Frame::Text(text)) => match Utf8Bytes::try_from(text) {
-                Ok(text) => context.write(&mut wire, Message::Text(text)),
-                Err(_) => {
-                    log!(
-                        Error,
-                        "conn {}: engine sent a text frame that is not UTF-8",
-                        conn.0
-                    );
-                    Ok(())
+            // Nothing is left unflushed in the context here (reading flushes its replies into
+            // `Control` before it lets go of the context, and a close is never followed by
+            // data), so the frame goes out in queue order; after a close, data is dropped.
+            Outbound::Message(framed) => {
+                if context.can_write() {
+                    wire.output.extend_from_slice(&framed);
                 }
-            },
-            Outbound::Message(Frame::Binary(data)) => {
-                context.write(&mut wire, Message::Binary(data))
+                Ok(())
             }
             Outbound::Close { code, reason } => {
                 let frame = CloseFrame {

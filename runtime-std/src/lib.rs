@@ -1,5 +1,5 @@
-//! iorelay on blocking std threads (the `iorelay-std` binary), and the IO helpers both
-//! runtimes share (logging, signals, seeds, the websocket handshake reply).
+//! iorelay on blocking std threads (the `iorelay-std` binary), and the helpers both runtimes
+//! share (logging, signals, seeds, the websocket handshake reply, websocket data frames).
 //!
 //! Why the shared helpers live here: they do IO, so they cannot live in core, and this crate
 //! depends on no async crate, so the smol runtime can reuse them (DESIGN §1). The runtime
@@ -29,7 +29,9 @@
 //! Websocket: a `tungstenite::WebSocket` over an in-memory stream decodes what the reader
 //! read (so the writer can also feed it the bytes that came behind the upgrade request);
 //! the pongs and close replies tungstenite produces are queued for the writer, and the writer
-//! formats data and close frames itself. The module docs of `server::ws_conn` say why.
+//! formats close frames itself. Data frames are built by the driver, once per payload buffer
+//! ([`wsframe::FrameMemo`]), so every recipient of a broadcast is queued the same framed
+//! `Bytes` and the writer copies it out verbatim. The module docs of `server::ws_conn` say why.
 //!
 //! ## Channels and locks
 //!
@@ -61,3 +63,4 @@
 
 pub mod log;
 pub mod process;
+pub mod wsframe;

@@ -106,6 +106,8 @@ pub struct Session {
     congested_since: Option<Instant>,
     /// When a send found the poll queue full: the session closes as a slow consumer at once.
     overflowed_at: Option<Instant>,
+    /// The runtime reported the session's websocket closed: nothing more is sent on it.
+    websocket_gone: bool,
     reply_headers: Vec<(&'static str, String)>,
     limits: SessionLimits,
 }
@@ -138,6 +140,7 @@ impl Session {
             upgrade: None,
             congested_since: None,
             overflowed_at: None,
+            websocket_gone: false,
             reply_headers,
             limits,
         }
@@ -393,7 +396,10 @@ impl Session {
                 *pending_get = None;
                 Some(CloseReason::TransportError)
             }
-            Transport::WebSocket { conn: ws } if *ws == conn => Some(CloseReason::TransportClose),
+            Transport::WebSocket { conn: ws } if *ws == conn => {
+                self.websocket_gone = true;
+                Some(CloseReason::TransportClose)
+            }
             _ => None,
         }
     }
@@ -492,13 +498,14 @@ impl Session {
                 self.flush_poll(out);
             }
             Transport::Polling { pending_get: None } => {}
-            Transport::WebSocket { conn } => {
+            Transport::WebSocket { conn } if !self.websocket_gone => {
                 out.push_back(Output::WsClose {
                     conn,
                     code: ws_close_code(reason),
                     reason: reason.as_str(),
                 });
             }
+            Transport::WebSocket { .. } => {}
         }
         self.outbox.clear();
         self.outbox_bytes = 0;

@@ -502,7 +502,11 @@ impl Run {
             }
             match &mut self.sessions[s].transport {
                 Transport::WebSocket { conn: ws } if *ws == conn => {
-                    return self.close(s, CloseReason::TransportClose);
+                    // The runtime closed it: the engine sends it nothing more, not even a
+                    // close frame.
+                    self.close(s, CloseReason::TransportClose);
+                    self.fx.ws_closes.remove(&conn.0);
+                    return;
                 }
                 Transport::Polling { pending_get, .. } if *pending_get == Some(conn) => {
                     *pending_get = None;

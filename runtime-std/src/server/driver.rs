@@ -5,6 +5,10 @@
 //!
 //! Why no lock around the engine: only this thread touches it, so every decision is made in
 //! one place in a total order, exactly as the simulator drives it.
+//!
+//! Websocket data messages are framed here, not by each connection's writer: the recipients of
+//! a broadcast get clones of one payload `Bytes` in a row, and a [`FrameMemo`] turns them into
+//! clones of one framed `Bytes` (DESIGN §2 rule 6), which each writer copies out verbatim.
 
 use std::collections::{HashMap, VecDeque};
 use std::sync::mpsc::{Receiver, RecvTimeoutError};
@@ -15,6 +19,7 @@ use iorelay_core::engineio::packet::Frame;
 use iorelay_core::http::RequestHead;
 use iorelay_core::{Body, ConnId, Engine, Input, Output};
 use iorelay_std::log;
+use iorelay_std::wsframe::FrameMemo;
 
 use super::conn::Conn;
 use super::outbound::Item;
@@ -69,6 +74,8 @@ pub struct Driver {
     conns: HashMap<ConnId, Arc<Conn>>,
     inbox: Receiver<Msg>,
     deadline: Option<Instant>,
+    /// The frame of the last payload routed, shared by the recipients of a broadcast.
+    frames: FrameMemo,
 }
 
 impl Driver {
@@ -80,6 +87,7 @@ impl Driver {
             conns: HashMap::new(),
             inbox,
             deadline,
+            frames: FrameMemo::new(),
         }
     }
 
@@ -175,27 +183,36 @@ impl Driver {
             match self.engine.poll_output() {
                 Output::Timeout(at) => {
                     self.deadline = at;
+                    self.frames.forget();
                     return;
                 }
-                Output::HttpReply { conn, response } => {
-                    self.route(conn, Item::Reply(response), congested);
-                }
-                Output::WsAccept { conn } => self.route(conn, Item::Accept, congested),
-                Output::WsSend { conn, frame } => {
-                    self.route(conn, Item::Message(frame), congested);
-                }
-                Output::WsClose { conn, code, reason } => {
-                    self.route(conn, Item::Close { code, reason }, congested);
-                    // A peer that does not read would keep the close frame queued forever.
-                    if let Some(conn) = self.conns.get(&conn) {
-                        if conn.outbound.is_congested() {
-                            conn.abort();
-                        }
+                output => self.execute(output, congested),
+            }
+        }
+    }
+
+    /// Executes one output other than `Timeout`: routes it to its connection's queue.
+    fn execute(&mut self, output: Output, congested: &mut VecDeque<ConnId>) {
+        match output {
+            Output::HttpReply { conn, response } => {
+                self.route(conn, Item::Reply(response), congested);
+            }
+            Output::WsAccept { conn } => self.route(conn, Item::Accept, congested),
+            Output::WsSend { conn, frame } => {
+                let framed = self.frames.frame(&frame);
+                self.route(conn, Item::Message(framed), congested);
+            }
+            Output::WsClose { conn, code, reason } => {
+                self.route(conn, Item::Close { code, reason }, congested);
+                // A peer that does not read would keep the close frame queued forever.
+                if let Some(conn) = self.conns.get(&conn) {
+                    if conn.outbound.is_congested() {
+                        conn.abort();
                     }
                 }
-                Output::Event(event) => log!(Debug, "{event:?}"),
-                other => log!(Warn, "unhandled engine output {other:?}"),
             }
+            Output::Event(event) => log!(Debug, "{event:?}"),
+            other => log!(Warn, "unhandled engine output {other:?}"),
         }
     }
 
@@ -236,5 +253,65 @@ impl Driver {
                 self.conns.len()
             );
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::super::outbound::Wait;
+    use super::super::Settings;
+    use super::*;
+    use bytes::Bytes;
+    use iorelay_core::Config;
+    use std::net::{TcpListener, TcpStream};
+    use std::sync::mpsc::{self, SyncSender};
+
+    fn open(
+        id: u64,
+        listener: &TcpListener,
+        to_driver: &SyncSender<Msg>,
+        settings: &Arc<Settings>,
+    ) -> Arc<Conn> {
+        let stream = TcpStream::connect(listener.local_addr().unwrap()).unwrap();
+        let conn = Conn::new(ConnId(id), stream, to_driver.clone(), Arc::clone(settings));
+        Arc::new(conn)
+    }
+
+    /// The one item queued for `conn` and the weight it counts.
+    fn queued(conn: &Conn) -> (Bytes, usize) {
+        match conn.outbound.wait(None, usize::MAX) {
+            Wait::Items(mut items, weight) if items.len() == 1 => match items.pop() {
+                Some(Item::Message(framed)) => (framed, weight),
+                other => panic!("expected a message, got {other:?}"),
+            },
+            other => panic!("expected one item, got {other:?}"),
+        }
+    }
+
+    #[test]
+    fn the_recipients_of_a_broadcast_are_queued_one_shared_frame() {
+        let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+        let (to_driver, inbox) = mpsc::sync_channel(8);
+        let settings = Arc::new(Settings::for_tests());
+        let engine = Engine::new(Config::default(), Instant::now(), [7; 32]);
+        let mut driver = Driver::new(engine, inbox);
+        let a = open(1, &listener, &to_driver, &settings);
+        let b = open(2, &listener, &to_driver, &settings);
+        driver.conns.insert(a.id, Arc::clone(&a));
+        driver.conns.insert(b.id, Arc::clone(&b));
+
+        let payload = Bytes::from(br#"42["news",1]"#.to_vec());
+        let mut congested = VecDeque::new();
+        for conn in [a.id, b.id] {
+            let frame = Frame::Text(payload.clone());
+            driver.execute(Output::WsSend { conn, frame }, &mut congested);
+        }
+
+        let (to_a, weight_a) = queued(&a);
+        let (to_b, weight_b) = queued(&b);
+        assert_eq!(to_a.as_ptr(), to_b.as_ptr(), "one frame, shared");
+        assert_eq!(&to_a[..], b"\x81\x0c42[\"news\",1]");
+        assert_eq!((weight_a, weight_b), (14, 14), "the framed length counts");
+        assert!(congested.is_empty());
     }
 }

@@ -12,7 +12,6 @@ use std::sync::{Condvar, Mutex, MutexGuard, PoisonError};
 use std::time::Instant;
 
 use bytes::Bytes;
-use iorelay_core::engineio::packet::Frame;
 use iorelay_core::http::Response;
 
 /// One thing for the writer to do, in order.
@@ -22,8 +21,10 @@ pub enum Item {
     Reply(Response),
     /// Complete the pending websocket upgrade request (101) and switch to websocket.
     Accept,
-    /// One websocket data message.
-    Message(Frame),
+    /// One websocket data message, already framed by the driver (header and payload, see
+    /// `iorelay_std::wsframe`) and written verbatim; every recipient of a broadcast is
+    /// queued the same `Bytes`.
+    Message(Bytes),
     /// Bytes the connection itself must send, already framed, written verbatim: websocket
     /// control frames tungstenite produced while reading (pongs, the reply to a peer's
     /// close), or HTTP's `100 Continue`.
@@ -44,8 +45,7 @@ impl Item {
     fn weight(&self) -> usize {
         match self {
             Item::Reply(response) => response.body.len(),
-            Item::Message(frame) => frame.len(),
-            Item::Control(bytes) => bytes.len(),
+            Item::Message(bytes) | Item::Control(bytes) => bytes.len(),
             Item::Accept | Item::Close { .. } | Item::Finish => 0,
         }
     }
@@ -251,7 +251,7 @@ mod tests {
     use std::time::Duration;
 
     fn message(len: usize) -> Item {
-        Item::Message(Frame::Binary(Bytes::from(vec![0; len])))
+        Item::Message(Bytes::from(vec![0; len]))
     }
 
     #[test]

@@ -1,16 +1,16 @@
 //! A connection's writer thread: the only thread that writes to the socket. It writes
-//! replies, the 101, websocket messages, control frames and close frames in queue order,
-//! batching whatever is queued into one write, and it is the connection's timer (the header
-//! and idle deadlines, and the linger after a closing reply or a close frame).
+//! replies, the 101, websocket messages (framed by the driver, copied out verbatim), control
+//! frames and close frames in queue order, batching whatever is queued into one write, and it
+//! is the connection's timer (the header and idle deadlines, and the linger after a closing
+//! reply or a close frame).
 
 use std::io::Write;
 use std::net::Shutdown;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use iorelay_core::engineio::packet::Frame;
 use iorelay_std::process::websocket_accept;
-use tungstenite::protocol::frame::coding::{CloseCode, Data, OpCode};
+use tungstenite::protocol::frame::coding::CloseCode;
 use tungstenite::protocol::frame::{CloseFrame, Frame as WsFrame, Utf8Bytes};
 
 use super::conn::Conn;
@@ -70,8 +70,7 @@ pub fn run(conn: &Arc<Conn>) {
                         finish = true;
                     }
                 },
-                Item::Message(frame) => format_message(frame, &mut out),
-                Item::Control(bytes) => out.extend_from_slice(&bytes),
+                Item::Message(bytes) | Item::Control(bytes) => out.extend_from_slice(&bytes),
                 Item::Close { code, reason } => {
                     format_close(code, reason, &mut out);
                     sending = false;
@@ -105,35 +104,18 @@ pub fn run(conn: &Arc<Conn>) {
     conn.abort();
 }
 
-fn format_message(frame: Frame, out: &mut Vec<u8>) {
-    let (data, payload) = match frame {
-        Frame::Text(bytes) => (Data::Text, bytes),
-        Frame::Binary(bytes) => (Data::Binary, bytes),
-    };
-    // Formatting into a Vec cannot fail.
-    let _ = WsFrame::message(payload, OpCode::Data(data), true).format(out);
-}
-
 fn format_close(code: u16, reason: &'static str, out: &mut Vec<u8>) {
     let close = CloseFrame {
         code: CloseCode::from(code),
         reason: Utf8Bytes::from_static(reason),
     };
+    // Formatting into a Vec cannot fail.
     let _ = WsFrame::close(Some(close)).format(out);
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use bytes::Bytes;
-
-    #[test]
-    fn messages_are_unmasked_final_frames_with_their_opcode() {
-        let mut out = Vec::new();
-        format_message(Frame::Text(Bytes::from_static(b"4hi")), &mut out);
-        format_message(Frame::Binary(Bytes::from_static(&[7])), &mut out);
-        assert_eq!(out, b"\x81\x034hi\x82\x01\x07");
-    }
 
     #[test]
     fn a_close_frame_carries_code_and_reason() {

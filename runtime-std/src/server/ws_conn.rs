@@ -20,9 +20,10 @@
 //!   whole frames: tungstenite writes its whole out-buffer, and `flush` is called after each
 //!   batch); they are queued as [`Item::Control`](super::outbound::Item::Control) and written
 //!   by the writer thread in order with everything else.
-//! - **Data frames**: the writer formats the engine's messages itself with
-//!   `tungstenite::protocol::frame::Frame::message(..).format(..)` (server frames are not
-//!   masked). One thread writes all bytes, so frames never interleave.
+//! - **Data frames**: the driver frames each engine message once per payload buffer
+//!   (`iorelay_std::wsframe`; server frames are not masked), so the recipients of a broadcast
+//!   share one framed `Bytes`, and the writer copies it out verbatim. One thread writes all
+//!   bytes, each item whole, so frames never interleave.
 //!
 //! The reading `WebSocket` does not know about close frames the writer sent; when the peer
 //! answers one, it queues a reply, which the writer drops (nothing is sent after a close).
