@@ -572,6 +572,9 @@ impl Run {
     fn command(&mut self, input: &mut Cursor<'_>) {
         let now = self.now();
         let socket = self.socket(input);
+        // A command that takes `now` first does the work due by then, which may end the socket
+        // or session it names before the model hears of it in the drain.
+        let due = self.engine.next_deadline().is_some_and(|at| at <= now);
         match input.below(12) {
             0 | 1 => {
                 let mut target = Target::namespace(input.pick(NAMESPACES));
@@ -602,7 +605,7 @@ impl Run {
                     }
                     Ok(None) => assert!(timeout.is_none(), "no ack id for an ack emit"),
                     Err(_) => assert!(
-                        !self.sockets.contains_key(&socket),
+                        due || !self.sockets.contains_key(&socket),
                         "emit_to refused connected socket {socket:?}"
                     ),
                 }
@@ -647,7 +650,9 @@ impl Run {
                     _ => Frame::Binary(Bytes::from_static(b"\x01\x02")),
                 };
                 let sent = self.engine.send_raw(now, session, &frame);
-                assert_eq!(sent.is_ok(), self.sessions.contains(&session));
+                if !due {
+                    assert_eq!(sent.is_ok(), self.sessions.contains(&session));
+                }
             }
             9 | 10 => {
                 let session = self.session(input);
