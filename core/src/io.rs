@@ -43,6 +43,9 @@ pub enum Input {
     /// Time has passed; deadlines up to `now` are due.
     Timeout(Instant),
     /// A complete HTTP request arrived on `conn`. Exactly one `HttpReply` or `WsAccept` answers it.
+    ///
+    /// Hand over the next request of a connection only after this one was answered (HTTP/1.1
+    /// answers in order): a held poll is still a request in progress.
     Http {
         /// When it arrived.
         now: Instant,
