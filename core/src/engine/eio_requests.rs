@@ -228,12 +228,12 @@ impl Engine {
             Some(Source::Primary) => self.close_session(id, CloseReason::PayloadTooLarge),
             Some(Source::Probe) => {
                 // A failed probe ends the upgrade, not the session.
-                self.on_conn_closed(conn);
-                self.out.push_back(Output::WsClose {
-                    conn,
-                    code: 1009,
-                    reason: "message too big",
-                });
+                if let Some(client) = self.clients.get_mut(&id) {
+                    client
+                        .eio
+                        .abort_upgrade(&mut self.out, 1009, "message too big");
+                }
+                self.refresh_timer(id);
             }
             None => {}
         }
@@ -250,7 +250,7 @@ impl Engine {
             Err(_) if source == Source::Probe => {
                 client
                     .eio
-                    .on_packet(now, source, Packet::Noop, &mut self.out);
+                    .abort_upgrade(&mut self.out, 1002, "unexpected packet during upgrade");
                 return;
             }
             Err(_) => return self.close_session(id, CloseReason::ParseError),

@@ -511,7 +511,9 @@ impl Session {
         self.outbox_bytes = 0;
     }
 
-    fn abort_upgrade(&mut self, out: &mut VecDeque<Output>, code: u16, reason: &'static str) {
+    /// Ends an upgrade in progress by closing its probing websocket with `code` and
+    /// `reason`; the session goes on over polling.
+    pub fn abort_upgrade(&mut self, out: &mut VecDeque<Output>, code: u16, reason: &'static str) {
         if let Some(upgrade) = self.upgrade.take() {
             out.push_back(Output::WsClose {
                 conn: upgrade.conn,
