@@ -11,6 +11,8 @@ step "cargo fmt --check"
 cargo fmt --all -- --check
 step "cargo clippy -D warnings"
 cargo clippy --workspace --all-targets -- -D warnings
+step "core docs build without warnings (the crate docs are its manual)"
+RUSTDOCFLAGS="-D warnings" cargo doc -p iorelay-core --no-deps
 step "dependency rules"
 scripts/check-deps.sh
 step "cargo build --workspace (the scenario suites run these binaries)"
