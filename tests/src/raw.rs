@@ -9,6 +9,9 @@ use std::time::Duration;
 
 use crate::process::WAIT;
 
+/// The most bytes a response head may take before the client gives up on it.
+const MAX_HEAD: usize = 64 * 1024;
+
 /// A parsed HTTP response.
 #[derive(Debug)]
 pub struct Response {
@@ -127,6 +130,10 @@ impl Client {
             if let Some(at) = self.buf.windows(4).position(|w| w == b"\r\n\r\n") {
                 break at + 4;
             }
+            assert!(
+                self.buf.len() < MAX_HEAD,
+                "no response head in {MAX_HEAD} bytes"
+            );
             self.fill();
         };
         let head: Vec<u8> = self.buf.drain(..head_end).collect();

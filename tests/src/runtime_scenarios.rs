@@ -81,6 +81,10 @@ pub fn all() -> Vec<(&'static str, RuntimeScenario)> {
             an_aborted_held_poll_closes_the_session,
         ),
         (
+            "polling_handshake_connect_and_event_round_trip",
+            polling_handshake_connect_and_event_round_trip,
+        ),
+        (
             "websocket_handshake_connect_and_event_round_trip",
             websocket_handshake_connect_and_event_round_trip,
         ),
@@ -318,6 +322,13 @@ fn an_aborted_held_poll_closes_the_session(rt: &RuntimeUnderTest) {
     let response = server.get(&poll_path(&sid));
     assert_eq!(response.status, 400);
     assert_eq!(response.json()["code"], 1);
+}
+
+fn polling_handshake_connect_and_event_round_trip(rt: &RuntimeUnderTest) {
+    let server = rt.start(CONFORMANCE);
+    let sid = server.connected_session();
+    server.post(&sid, "42[\"message\",1]");
+    assert_eq!(server.poll(&sid), ["42[\"message-back\",1]"]);
 }
 
 fn websocket_handshake_connect_and_event_round_trip(rt: &RuntimeUnderTest) {
