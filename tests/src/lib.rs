@@ -6,6 +6,9 @@
 //! one runtime but not the other) is exactly the bug the runtimes must not have.
 
 pub mod net;
+pub mod process;
+pub mod raw;
+pub mod runtime_scenarios;
 pub mod scenarios;
 pub mod sim;
 pub mod target;

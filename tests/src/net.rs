@@ -1,14 +1,14 @@
-//! The network target: a real server binary started with `serve --conformance --port 0`,
+//! The network target: a real server binary started with `serve --conformance --port 0`
+//! (see [`crate::process`]),
 //! spoken to over loopback with raw HTTP/1.1 and tungstenite websockets.
 //!
 //! Each request runs on its own connection and thread, so a held poll can be outstanding while
 //! the scenario does something else; every wait is bounded.
 
 use std::collections::BTreeMap;
-use std::io::{BufRead, BufReader, Read, Write};
+use std::io::{Read, Write};
 use std::net::{Shutdown, TcpStream};
 use std::path::PathBuf;
-use std::process::{Child, Command, Stdio};
 use std::sync::mpsc::{channel, Receiver, RecvTimeoutError, Sender};
 use std::sync::{Arc, Mutex};
 use std::thread;
@@ -17,13 +17,13 @@ use std::time::{Duration, Instant};
 use tungstenite::protocol::WebSocket;
 use tungstenite::Message;
 
+use crate::process::Server;
 use crate::target::{HttpId, HttpReply, Msg, Target, WsEvent, WsId};
 
 /// A running server binary.
 pub struct Net {
     label: &'static str,
-    child: Child,
-    addr: String,
+    server: Server,
     next_id: u64,
     http: BTreeMap<u64, (TcpStream, Receiver<Option<HttpReply>>)>,
     ws: BTreeMap<u64, WsConn>,
@@ -56,30 +56,11 @@ impl Net {
     /// listening line.
     #[must_use]
     pub fn start(label: &'static str, binary: PathBuf, extra_args: &[&str]) -> Self {
-        let mut child = Command::new(&binary)
-            .args(["serve", "--conformance", "--port", "0", "--log", "warn"])
-            .args(extra_args)
-            .stdout(Stdio::piped())
-            .stderr(Stdio::inherit())
-            .spawn()
-            .unwrap_or_else(|e| panic!("cannot start {}: {e}", binary.display()));
-        let stdout = child.stdout.take().expect("piped stdout");
-        let (tx, rx) = channel();
-        thread::spawn(move || {
-            let mut lines = BufReader::new(stdout).lines();
-            while let Some(Ok(line)) = lines.next() {
-                if let Some(addr) = line.strip_prefix("iorelay listening on http://") {
-                    let _ = tx.send(addr.trim().to_owned());
-                }
-            }
-        });
-        let addr = rx
-            .recv_timeout(Duration::from_secs(10))
-            .unwrap_or_else(|_| panic!("{label}: no listening line within 10 s"));
+        let mut args = vec!["--conformance"];
+        args.extend_from_slice(extra_args);
         Self {
             label,
-            child,
-            addr,
+            server: Server::start(label, binary, &args, &[]),
             next_id: 1,
             http: BTreeMap::new(),
             ws: BTreeMap::new(),
@@ -89,20 +70,13 @@ impl Net {
     /// `host:port` the server listens on.
     #[must_use]
     pub fn addr(&self) -> &str {
-        &self.addr
+        self.server.addr()
     }
 
     fn connect(&self) -> TcpStream {
-        let stream = TcpStream::connect(&self.addr).expect("connect to the server under test");
+        let stream = TcpStream::connect(self.addr()).expect("connect to the server under test");
         stream.set_nodelay(true).ok();
         stream
-    }
-}
-
-impl Drop for Net {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
     }
 }
 
@@ -176,7 +150,7 @@ impl Target for Net {
         let mut stream = self.connect();
         let head = format!(
             "{method} {target} HTTP/1.1\r\nHost: {}\r\nContent-Length: {}\r\nConnection: close\r\n\r\n",
-            self.addr,
+            self.addr(),
             body.len()
         );
         let mut request = head.into_bytes();
@@ -210,7 +184,7 @@ impl Target for Net {
 
     fn open_ws(&mut self, target: &str) -> Result<WsId, HttpReply> {
         let stream = self.connect();
-        let url = format!("ws://{}{target}", self.addr);
+        let url = format!("ws://{}{target}", self.addr());
         let socket = match tungstenite::client(url.as_str(), stream) {
             Ok((socket, _)) => socket,
             Err(tungstenite::HandshakeError::Failure(tungstenite::Error::Http(response))) => {
