@@ -5,6 +5,13 @@
 //! Why one harness: a behaviour that holds in the simulator but not over a real socket (or in
 //! one runtime but not the other) is exactly the bug the runtimes must not have.
 
+/// `(name, function)` pairs for a list of functions of type `$ty`, each named after itself.
+macro_rules! named {
+    ($ty:ty; $($name:ident),* $(,)?) => {
+        vec![$((stringify!($name), $name as $ty)),*]
+    };
+}
+
 pub mod net;
 pub mod process;
 pub mod raw;

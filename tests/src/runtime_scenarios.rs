@@ -22,112 +22,35 @@ pub type RuntimeScenario = fn(&RuntimeUnderTest);
 /// Every runtime behaviour, by name.
 #[must_use]
 pub fn all() -> Vec<(&'static str, RuntimeScenario)> {
-    vec![
-        (
-            "health_is_json_with_the_real_port",
-            health_is_json_with_the_real_port,
-        ),
-        (
-            "an_unknown_route_is_a_json_404",
-            an_unknown_route_is_a_json_404,
-        ),
-        (
-            "a_keep_alive_connection_carries_several_requests_and_head_gets_no_body",
-            a_keep_alive_connection_carries_several_requests_and_head_gets_no_body,
-        ),
-        (
-            "a_head_request_pipelined_with_a_get_leaves_the_connection_usable",
-            a_head_request_pipelined_with_a_get_leaves_the_connection_usable,
-        ),
-        (
-            "pipelined_requests_are_answered_in_order",
-            pipelined_requests_are_answered_in_order,
-        ),
-        ("connection_close_is_honoured", connection_close_is_honoured),
-        (
-            "a_malformed_header_line_gets_a_json_400_and_the_connection_closes",
-            a_malformed_header_line_gets_a_json_400_and_the_connection_closes,
-        ),
-        (
-            "a_malformed_request_line_gets_a_json_400_and_the_connection_closes",
-            a_malformed_request_line_gets_a_json_400_and_the_connection_closes,
-        ),
-        (
-            "an_over_large_post_body_gets_413_and_the_connection_closes",
-            an_over_large_post_body_gets_413_and_the_connection_closes,
-        ),
-        (
-            "a_post_declaring_an_over_large_body_gets_413_before_sending_it",
-            a_post_declaring_an_over_large_body_gets_413_before_sending_it,
-        ),
-        (
-            "a_partial_head_is_closed_at_the_header_deadline",
-            a_partial_head_is_closed_at_the_header_deadline,
-        ),
-        (
-            "a_trickling_head_is_closed_at_the_header_deadline",
-            a_trickling_head_is_closed_at_the_header_deadline,
-        ),
-        (
-            "an_idle_keep_alive_connection_is_closed_at_the_idle_deadline",
-            an_idle_keep_alive_connection_is_closed_at_the_idle_deadline,
-        ),
-        (
-            "a_held_poll_outlives_the_connection_deadlines_and_is_released_by_data",
-            a_held_poll_outlives_the_connection_deadlines_and_is_released_by_data,
-        ),
-        (
-            "an_aborted_held_poll_closes_the_session",
-            an_aborted_held_poll_closes_the_session,
-        ),
-        (
-            "polling_handshake_connect_and_event_round_trip",
-            polling_handshake_connect_and_event_round_trip,
-        ),
-        (
-            "websocket_handshake_connect_and_event_round_trip",
-            websocket_handshake_connect_and_event_round_trip,
-        ),
-        (
-            "a_fragmented_websocket_message_is_reassembled",
-            a_fragmented_websocket_message_is_reassembled,
-        ),
-        (
-            "a_websocket_ping_frame_is_answered_with_a_pong",
-            a_websocket_ping_frame_is_answered_with_a_pong,
-        ),
-        (
-            "a_websocket_message_over_max_payload_closes_with_1009",
-            a_websocket_message_over_max_payload_closes_with_1009,
-        ),
-        (
-            "websocket_bytes_sent_with_the_upgrade_request_are_not_lost",
-            websocket_bytes_sent_with_the_upgrade_request_are_not_lost,
-        ),
-        (
-            "many_websocket_messages_queued_together_all_arrive_in_order",
-            many_websocket_messages_queued_together_all_arrive_in_order,
-        ),
-        (
-            "sigterm_closes_websockets_with_1001_and_exits_zero",
-            sigterm_closes_websockets_with_1001_and_exits_zero,
-        ),
-        (
-            "sigterm_answers_a_held_poll_with_503_and_exits_zero",
-            sigterm_answers_a_held_poll_with_503_and_exits_zero,
-        ),
-        (
-            "sigterm_on_an_idle_server_exits_zero",
-            sigterm_on_an_idle_server_exits_zero,
-        ),
-        (
-            "a_busy_port_is_exit_1_naming_the_address",
-            a_busy_port_is_exit_1_naming_the_address,
-        ),
-        (
-            "help_exits_zero_and_names_the_binary",
-            help_exits_zero_and_names_the_binary,
-        ),
+    named![RuntimeScenario;
+        health_is_json_with_the_real_port,
+        an_unknown_route_is_a_json_404,
+        a_keep_alive_connection_carries_several_requests_and_head_gets_no_body,
+        a_head_request_pipelined_with_a_get_leaves_the_connection_usable,
+        pipelined_requests_are_answered_in_order,
+        connection_close_is_honoured,
+        a_malformed_header_line_gets_a_json_400_and_the_connection_closes,
+        a_malformed_request_line_gets_a_json_400_and_the_connection_closes,
+        an_over_large_post_body_gets_413_and_the_connection_closes,
+        a_post_declaring_an_over_large_body_gets_413_before_sending_it,
+        a_partial_head_is_closed_at_the_header_deadline,
+        a_trickling_head_is_closed_at_the_header_deadline,
+        an_idle_keep_alive_connection_is_closed_at_the_idle_deadline,
+        a_held_poll_outlives_the_connection_deadlines_and_is_released_by_data,
+        an_aborted_held_poll_closes_the_session,
+        polling_handshake_connect_and_event_round_trip,
+        websocket_handshake_connect_and_event_round_trip,
+        a_fragmented_websocket_message_is_reassembled,
+        a_websocket_ping_frame_is_answered_with_a_pong,
+        a_websocket_message_over_max_payload_closes_with_1009,
+        websocket_bytes_sent_with_the_upgrade_request_are_not_lost,
+        many_websocket_messages_queued_together_all_arrive_in_order,
+        sigterm_closes_websockets_with_1001_and_exits_zero,
+        sigterm_answers_a_held_poll_with_503_and_exits_zero,
+        sigterm_on_an_idle_server_exits_zero,
+        a_busy_port_is_exit_1_naming_the_address,
+        help_exits_zero_and_names_the_binary,
+        a_websocket_client_that_never_reads_is_cut_off_at_the_outbound_queue_cap,
     ]
 }
 
@@ -518,4 +441,26 @@ fn read_output(child: &mut std::process::Child) -> (String, String) {
         err.read_to_string(&mut stderr).expect("read stderr");
     }
     (stdout, stderr)
+}
+
+fn a_websocket_client_that_never_reads_is_cut_off_at_the_outbound_queue_cap(rt: &RuntimeUnderTest) {
+    let server = rt.start(CONFORMANCE);
+    let mut ws = server.connected_websocket();
+    let message = Message::text(format!("42[\"message\",\"{}\"]", "x".repeat(64 * 1024)));
+    // The echoes pile up: socket buffers, then the 4 MiB bound (congestion), then the hard cap.
+    let mut sent = 0usize;
+    let cut_off = loop {
+        if ws.send(message.clone()).is_err() {
+            break true;
+        }
+        sent += message.len();
+        if sent > 512 * 1024 * 1024 {
+            break false;
+        }
+    };
+    assert!(
+        cut_off,
+        "[{}] still connected after sending {sent} bytes",
+        rt.label
+    );
 }

@@ -16,17 +16,10 @@ const SOON: Duration = Duration::from_secs(2);
 const EIO: &str = "/engine.io/?EIO=4";
 const SIO: &str = "/socket.io/?EIO=4";
 
-/// Names each scenario function after itself.
-macro_rules! scenarios {
-    ($($name:ident),* $(,)?) => {
-        vec![$((stringify!($name), $name as fn(&mut dyn Target))),*]
-    };
-}
-
 /// Every scenario, in a stable order.
 #[must_use]
 pub fn all() -> Vec<Scenario> {
-    scenarios![
+    named![fn(&mut dyn Target);
         health_reports_the_service,
         unknown_routes_are_404_json,
         polling_handshake_sends_the_open_packet,

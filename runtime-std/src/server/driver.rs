@@ -22,7 +22,7 @@ use iorelay_std::log;
 use iorelay_std::wsframe::FrameMemo;
 
 use super::conn::Conn;
-use super::outbound::Item;
+use super::outbound::{Item, Pushed};
 
 /// How long shutdown waits for connections to flush what they were sent.
 const SHUTDOWN_FLUSH: Duration = Duration::from_secs(2);
@@ -218,11 +218,14 @@ impl Driver {
 
     fn route(&self, conn: ConnId, item: Item, congested: &mut VecDeque<ConnId>) {
         match self.conns.get(&conn) {
-            Some(target) => {
-                if target.outbound.push(item) {
-                    congested.push_back(conn);
+            Some(target) => match target.outbound.push(item) {
+                Pushed::Queued => {}
+                Pushed::NowCongested => congested.push_back(conn),
+                Pushed::Overflow => {
+                    log!(Warn, "conn {}: outbound queue overflow, closing", conn.0);
+                    target.abort();
                 }
-            }
+            },
             None => log!(Debug, "conn {}: closed, output dropped", conn.0),
         }
     }

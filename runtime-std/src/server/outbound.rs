@@ -51,6 +51,18 @@ impl Item {
     }
 }
 
+/// What became of an item the driver queued.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Pushed {
+    /// Queued (or dropped because the connection is already ending).
+    Queued,
+    /// Queued, and the queue just went over its bound: report congestion to the engine.
+    NowCongested,
+    /// Not queued: the queue is four times over its bound, so the peer reads nothing; the
+    /// caller aborts the connection, which keeps memory bounded whatever the peer does.
+    Overflow,
+}
+
 /// What the writer's wait ended with.
 #[derive(Debug)]
 pub enum Wait {
@@ -98,21 +110,24 @@ impl Outbound {
         }
     }
 
-    /// Queues `item`; true when this push took the queue over its bound (report
-    /// `Input::Congestion { congested: true }`). Dropped when the connection was aborted.
-    pub fn push(&self, item: Item) -> bool {
+    /// Queues `item`, saying whether the queue just went over its bound or would overflow
+    /// (see [`Pushed`]). Dropped when the connection was aborted.
+    pub fn push(&self, item: Item) -> Pushed {
         let mut state = self.lock();
         if state.aborted {
-            return false;
+            return Pushed::Queued;
+        }
+        if state.bytes.saturating_add(item.weight()) > self.bound.saturating_mul(4) {
+            return Pushed::Overflow;
         }
         state.bytes += item.weight();
         state.items.push_back(item);
         self.ready.notify_one();
         if !state.congested && state.bytes > self.bound {
             state.congested = true;
-            return true;
+            return Pushed::NowCongested;
         }
-        false
+        Pushed::Queued
     }
 
     /// Queues what the connection itself must send (control frames, an error reply, a close);
@@ -257,9 +272,9 @@ mod tests {
     #[test]
     fn congestion_is_reported_once_above_the_bound_and_once_back_under_half() {
         let queue = Outbound::new(100);
-        assert!(!queue.push(message(60)));
-        assert!(queue.push(message(60)));
-        assert!(!queue.push(message(60)));
+        assert_eq!(queue.push(message(60)), Pushed::Queued);
+        assert_eq!(queue.push(message(60)), Pushed::NowCongested);
+        assert_eq!(queue.push(message(60)), Pushed::Queued);
         assert!(queue.is_congested());
         let Wait::Items(items, weight) = queue.wait(None, usize::MAX) else {
             panic!("expected items");
@@ -310,7 +325,7 @@ mod tests {
         let queue = Outbound::new(1000);
         queue.push(message(1));
         queue.abort();
-        assert!(!queue.push(message(1)));
+        assert_eq!(queue.push(message(1)), Pushed::Queued);
         assert!(matches!(queue.wait(None, 1), Wait::Stop));
     }
 
