@@ -294,18 +294,7 @@ fn a_websocket_message_over_max_payload_closes_with_1009(rt: &RuntimeUnderTest) 
     let mut ws = server.websocket("");
     ws_text(&mut ws);
     ws_send(&mut ws, &"4".repeat(200));
-    let mut close_code = None;
-    for _ in 0..10 {
-        match ws.read() {
-            Ok(Message::Close(frame)) => {
-                close_code = frame.map(|f| u16::from(f.code));
-                break;
-            }
-            Ok(_) => {}
-            Err(err) => panic!("no close frame: {err}"),
-        }
-    }
-    assert_eq!(close_code, Some(1009));
+    assert_eq!(close_code(&mut ws), Some(1009));
 }
 
 fn websocket_bytes_sent_with_the_upgrade_request_are_not_lost(rt: &RuntimeUnderTest) {
@@ -349,18 +338,7 @@ fn sigterm_closes_websockets_with_1001_and_exits_zero(rt: &RuntimeUnderTest) {
     let mut server = rt.start(CONFORMANCE);
     let mut ws = server.connected_websocket();
     server.terminate();
-    let mut close_code = None;
-    for _ in 0..10 {
-        match ws.read() {
-            Ok(Message::Close(frame)) => {
-                close_code = frame.map(|f| u16::from(f.code));
-                break;
-            }
-            Ok(_) => {}
-            Err(err) => panic!("connection ended without a close frame: {err}"),
-        }
-    }
-    assert_eq!(close_code, Some(1001));
+    assert_eq!(close_code(&mut ws), Some(1001));
     assert_eq!(server.wait_exit(WAIT).code(), Some(0));
 }
 
@@ -460,4 +438,19 @@ fn a_websocket_client_that_never_reads_is_cut_off_at_the_outbound_queue_cap(rt: 
         "[{}] still connected after sending {sent} bytes",
         rt.label
     );
+}
+
+/// The code of the close frame the server sends, skipping at most 10 messages before it;
+/// panics when the connection ends without one.
+fn close_code<S: std::io::Read + std::io::Write>(
+    ws: &mut tungstenite::WebSocket<S>,
+) -> Option<u16> {
+    for _ in 0..10 {
+        match ws.read() {
+            Ok(Message::Close(frame)) => return frame.map(|f| u16::from(f.code)),
+            Ok(_) => {}
+            Err(err) => panic!("connection ended without a close frame: {err}"),
+        }
+    }
+    panic!("no close frame within 10 messages")
 }
