@@ -5,7 +5,7 @@ mod support;
 use std::time::Duration;
 
 use iorelay_core::{CloseReason, Config, Event, NamespacePolicy};
-use support::{polling, secs, websocket, Harness};
+use support::{closed_for, polling, secs, websocket, Harness};
 
 const NS: Duration = Duration::from_nanos(1);
 
@@ -119,16 +119,7 @@ fn missing_attachments_close_the_session_at_the_attachment_deadline() {
     assert_eq!(due.transcript(), ["1 ws close 1002 parse error"]);
     assert_eq!(
         due.events(),
-        [
-            Event::SocketDisconnected {
-                socket,
-                reason: CloseReason::ParseError
-            },
-            Event::SessionClosed {
-                session: opened.session,
-                reason: CloseReason::ParseError
-            }
-        ]
+        closed_for(CloseReason::ParseError, socket, opened.session)
     );
 }
 

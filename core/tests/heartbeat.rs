@@ -6,7 +6,7 @@ mod support;
 use std::time::Duration;
 
 use iorelay_core::{CloseReason, Event};
-use support::{polling, secs, Harness};
+use support::{closed_for, polling, secs, Harness};
 
 const NS: Duration = Duration::from_nanos(1);
 
@@ -33,16 +33,7 @@ fn a_missing_pong_closes_exactly_ping_timeout_after_the_ping() {
     assert_eq!(due.transcript(), ["1 ws close 1000 ping timeout"]);
     assert_eq!(
         due.events(),
-        [
-            Event::SocketDisconnected {
-                socket,
-                reason: CloseReason::PingTimeout
-            },
-            Event::SessionClosed {
-                session: opened.session,
-                reason: CloseReason::PingTimeout
-            }
-        ]
+        closed_for(CloseReason::PingTimeout, socket, opened.session)
     );
     assert_eq!(due.next, None);
     assert_eq!(h.engine.session_count(), 0);

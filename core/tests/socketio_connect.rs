@@ -4,7 +4,7 @@ mod support;
 
 use bytes::Bytes;
 use iorelay_core::{CloseReason, Config, Event, NamespacePolicy, SocketId};
-use support::{polling, Harness};
+use support::{closed_for, polling, Harness};
 
 /// The socket sid of a CONNECT reply `40<nsp,>{"sid":"…"}`, checking its exact shape.
 fn connect_reply_sid(frame: &str, nsp_prefix: &str) -> String {
@@ -123,16 +123,7 @@ fn a_second_connect_to_the_same_namespace_closes_the_session() {
     assert_eq!(out.transcript(), ["1 ws close 1002 parse error"]);
     assert_eq!(
         out.events(),
-        [
-            Event::SocketDisconnected {
-                socket,
-                reason: CloseReason::ParseError
-            },
-            Event::SessionClosed {
-                session: opened.session,
-                reason: CloseReason::ParseError
-            }
-        ]
+        closed_for(CloseReason::ParseError, socket, opened.session)
     );
 }
 
@@ -268,16 +259,7 @@ fn a_malformed_socketio_packet_closes_the_session() {
     assert_eq!(out.transcript(), ["1 ws close 1002 parse error"]);
     assert_eq!(
         out.events(),
-        [
-            Event::SocketDisconnected {
-                socket,
-                reason: CloseReason::ParseError
-            },
-            Event::SessionClosed {
-                session: opened.session,
-                reason: CloseReason::ParseError
-            }
-        ]
+        closed_for(CloseReason::ParseError, socket, opened.session)
     );
 }
 
@@ -289,16 +271,7 @@ fn client_close_packet_closes_the_session_without_echoing_it() {
     assert_eq!(out.transcript(), ["1 ws close 1000 transport close"]);
     assert_eq!(
         out.events(),
-        [
-            Event::SocketDisconnected {
-                socket,
-                reason: CloseReason::TransportClose
-            },
-            Event::SessionClosed {
-                session: opened.session,
-                reason: CloseReason::TransportClose
-            }
-        ]
+        closed_for(CloseReason::TransportClose, socket, opened.session)
     );
     assert_eq!(out.next, None);
 }

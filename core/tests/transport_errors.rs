@@ -4,7 +4,7 @@
 mod support;
 
 use iorelay_core::{Body, CloseReason, Config, Event};
-use support::{polling, post_request, Harness, Opened};
+use support::{closed_for, polling, post_request, Harness, Opened};
 
 /// A polling session connected to `/` with a GET held on conn 4.
 fn polling_with_held_get(h: &mut Harness) -> Opened {
@@ -104,16 +104,7 @@ fn a_websocket_message_over_the_limit_closes_the_session_with_1009() {
     assert_eq!(out.transcript(), ["1 ws close 1009 payload too large"]);
     assert_eq!(
         out.events(),
-        [
-            Event::SocketDisconnected {
-                socket,
-                reason: CloseReason::PayloadTooLarge
-            },
-            Event::SessionClosed {
-                session: opened.session,
-                reason: CloseReason::PayloadTooLarge
-            }
-        ]
+        closed_for(CloseReason::PayloadTooLarge, socket, opened.session)
     );
 }
 
@@ -124,16 +115,7 @@ fn a_closed_websocket_closes_its_session() {
     let out = h.conn_closed(1);
     assert_eq!(
         out.events(),
-        [
-            Event::SocketDisconnected {
-                socket,
-                reason: CloseReason::TransportClose
-            },
-            Event::SessionClosed {
-                session: opened.session,
-                reason: CloseReason::TransportClose
-            }
-        ]
+        closed_for(CloseReason::TransportClose, socket, opened.session)
     );
     assert_eq!(h.engine.socket_count(), 0);
 }

@@ -18,7 +18,9 @@ use bytes::Bytes;
 use iorelay_core::engineio::packet::Frame;
 use iorelay_core::engineio::payload;
 use iorelay_core::http::{parse_request_head, HeadLimits, RequestHead, Response};
-use iorelay_core::{Body, Config, ConnId, Engine, Event, Input, Output, SessionId, SocketId};
+use iorelay_core::{
+    Body, CloseReason, Config, ConnId, Engine, Event, Input, Output, SessionId, SocketId,
+};
 
 /// The seed every harness engine uses, so ids are the same on every run.
 pub const SEED: [u8; 32] = [7; 32];
@@ -435,4 +437,13 @@ impl Harness {
             .expect("connected");
         (opened, socket)
     }
+}
+
+/// The events of a session that closed for `reason` with one socket: the socket leaves first,
+/// then the session is freed, both for the same reason.
+pub fn closed_for(reason: CloseReason, socket: SocketId, session: SessionId) -> [Event; 2] {
+    [
+        Event::SocketDisconnected { socket, reason },
+        Event::SessionClosed { session, reason },
+    ]
 }
