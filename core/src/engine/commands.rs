@@ -51,11 +51,16 @@ impl Emit {
     /// The frames that carry this event once encoded: the packet text, then each attachment.
     fn frames(&self, nsp: &str, ack: Option<u64>) -> Vec<Frame> {
         let packet = Packet::event(nsp, self.data.clone(), ack, self.attachments.len());
-        let mut frames = Vec::with_capacity(1 + self.attachments.len());
-        frames.push(Frame::Text(packet.encode_message()));
-        frames.extend(self.attachments.iter().cloned().map(Frame::Binary));
-        frames
+        packet_frames(&packet, self.attachments.iter().cloned())
     }
+}
+
+/// The Engine.IO frames that carry a Socket.IO packet: its text, then its binary attachments.
+fn packet_frames(packet: &Packet, attachments: impl ExactSizeIterator<Item = Bytes>) -> Vec<Frame> {
+    let mut frames = Vec::with_capacity(1 + attachments.len());
+    frames.push(Frame::Text(packet.encode_message()));
+    frames.extend(attachments.map(Frame::Binary));
+    frames
 }
 
 /// Who receives a broadcast: the sockets of a namespace, optionally only those in some rooms,
@@ -170,8 +175,7 @@ impl Engine {
             .get(&socket)
             .ok_or_else(|| not_connected(socket))?;
         let packet = Packet::ack(&state.nsp, ack, args, attachments.len());
-        let mut frames = vec![Frame::Text(packet.encode_message())];
-        frames.extend(attachments.into_iter().map(Frame::Binary));
+        let frames = packet_frames(&packet, attachments.into_iter());
         let session = state.session;
         self.send_frames(session, &frames, false);
         Ok(())
