@@ -6,7 +6,7 @@
 //! the scenario does something else; every wait is bounded.
 
 use std::collections::BTreeMap;
-use std::io::{Read, Write};
+use std::io::Write;
 use std::net::{Shutdown, TcpStream};
 use std::path::PathBuf;
 use std::sync::mpsc::{channel, Receiver, RecvTimeoutError, Sender};
@@ -18,6 +18,7 @@ use tungstenite::protocol::WebSocket;
 use tungstenite::Message;
 
 use crate::process::Server;
+use crate::raw::Client;
 use crate::target::{HttpId, HttpReply, Msg, Target, WsEvent, WsId};
 
 /// A running server binary.
@@ -80,64 +81,10 @@ impl Net {
     }
 }
 
-/// Reads one HTTP response (Content-Length framed, or to EOF) from `stream`.
-fn read_response(mut stream: TcpStream) -> Option<HttpReply> {
-    stream.set_read_timeout(Some(Duration::from_secs(30))).ok();
-    let mut buf = Vec::new();
-    let mut chunk = [0u8; 8192];
-    loop {
-        let mut headers = [httparse::EMPTY_HEADER; 64];
-        let mut response = httparse::Response::new(&mut headers);
-        if let Ok(httparse::Status::Complete(len)) = response.parse(&buf) {
-            let status = response.code?;
-            let headers: Vec<(String, String)> = response
-                .headers
-                .iter()
-                .map(|h| {
-                    (
-                        h.name.to_ascii_lowercase(),
-                        String::from_utf8_lossy(h.value).into_owned(),
-                    )
-                })
-                .collect();
-            let length = headers
-                .iter()
-                .find(|(n, _)| n == "content-length")
-                .and_then(|(_, v)| v.trim().parse::<usize>().ok());
-            let mut body = buf[len..].to_vec();
-            match length {
-                Some(length) => {
-                    while body.len() < length {
-                        let n = stream.read(&mut chunk).ok()?;
-                        if n == 0 {
-                            return None;
-                        }
-                        body.extend_from_slice(&chunk[..n]);
-                    }
-                    body.truncate(length);
-                }
-                None if status == 101 || status == 204 || status == 304 => {}
-                None => {
-                    stream.read_to_end(&mut body).ok()?;
-                }
-            }
-            return Some(HttpReply {
-                status,
-                headers,
-                body,
-            });
-        }
-        let n = stream.read(&mut chunk).ok()?;
-        if n == 0 {
-            return None;
-        }
-        buf.extend_from_slice(&chunk[..n]);
-    }
-}
-
 fn spawn_reader(stream: TcpStream, tx: Sender<Option<HttpReply>>) {
     thread::spawn(move || {
-        let _ = tx.send(read_response(stream));
+        let reply = Client::from_stream(stream, Duration::from_secs(30)).try_response();
+        let _ = tx.send(reply);
     });
 }
 

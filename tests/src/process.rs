@@ -13,7 +13,8 @@ use std::time::{Duration, Instant};
 
 use tungstenite::Message;
 
-use crate::raw::{Client, Response};
+use crate::raw::Client;
+use crate::target::HttpReply;
 
 /// The longest any single wait may take before a test fails.
 pub const WAIT: Duration = Duration::from_secs(5);
@@ -126,7 +127,7 @@ impl Server {
 
     /// `GET path` on a fresh connection.
     #[must_use]
-    pub fn get(&self, path: &str) -> Response {
+    pub fn get(&self, path: &str) -> HttpReply {
         self.connect().request("GET", path, b"")
     }
 

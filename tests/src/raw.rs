@@ -8,49 +8,10 @@ use std::net::TcpStream;
 use std::time::Duration;
 
 use crate::process::WAIT;
+use crate::target::HttpReply;
 
 /// The most bytes a response head may take before the client gives up on it.
 const MAX_HEAD: usize = 64 * 1024;
-
-/// A parsed HTTP response.
-#[derive(Debug)]
-pub struct Response {
-    /// Status code.
-    pub status: u16,
-    /// Header fields, names lowercased.
-    pub headers: Vec<(String, String)>,
-    /// Body.
-    pub body: Vec<u8>,
-}
-
-impl Response {
-    /// The body as text.
-    ///
-    /// # Panics
-    /// If the body is not UTF-8.
-    #[must_use]
-    pub fn text(&self) -> String {
-        String::from_utf8(self.body.clone()).expect("UTF-8 body")
-    }
-
-    /// The body as JSON.
-    ///
-    /// # Panics
-    /// If the body is not JSON.
-    #[must_use]
-    pub fn json(&self) -> serde_json::Value {
-        serde_json::from_slice(&self.body).expect("JSON body")
-    }
-
-    /// The first header named `name` (lowercase).
-    #[must_use]
-    pub fn header(&self, name: &str) -> Option<&str> {
-        self.headers
-            .iter()
-            .find(|(n, _)| n == name)
-            .map(|(_, v)| v.as_str())
-    }
-}
 
 /// One raw TCP connection speaking HTTP/1.1.
 pub struct Client {
@@ -66,8 +27,19 @@ impl Client {
     #[must_use]
     pub fn connect(addr: &str) -> Self {
         let stream = TcpStream::connect(addr).expect("connect to the server under test");
-        stream.set_read_timeout(Some(WAIT)).expect("read timeout");
         stream.set_nodelay(true).expect("nodelay");
+        Self::from_stream(stream, WAIT)
+    }
+
+    /// A client on a connection already open, whose reads give up after `read_timeout`.
+    ///
+    /// # Panics
+    /// If the timeout cannot be set.
+    #[must_use]
+    pub fn from_stream(stream: TcpStream, read_timeout: Duration) -> Self {
+        stream
+            .set_read_timeout(Some(read_timeout))
+            .expect("read timeout");
         Self {
             stream,
             buf: Vec::new(),
@@ -88,7 +60,7 @@ impl Client {
     }
 
     /// Sends a request with a Content-Length and reads its response.
-    pub fn request(&mut self, method: &str, path: &str, body: &[u8]) -> Response {
+    pub fn request(&mut self, method: &str, path: &str, body: &[u8]) -> HttpReply {
         self.send_request(method, path, body);
         if method == "HEAD" {
             self.response_head_only()
@@ -112,20 +84,40 @@ impl Client {
     ///
     /// # Panics
     /// If the connection closes or times out first, or the response does not parse.
-    pub fn response(&mut self) -> Response {
-        let mut response = self.response_head_only();
+    pub fn response(&mut self) -> HttpReply {
+        self.try_response()
+            .expect("a complete response before the connection closed or timed out")
+    }
+
+    /// Reads one response, or `None` when the connection closes or times out first (an
+    /// aborted poll).
+    ///
+    /// # Panics
+    /// If the response does not parse.
+    pub fn try_response(&mut self) -> Option<HttpReply> {
+        let mut response = self.try_response_head()?;
         let length: usize = response
             .header("content-length")
             .map_or(0, |v| v.parse().expect("content-length"));
-        response.body = self.read_bytes(length);
-        response
+        while self.buf.len() < length {
+            if !self.try_fill() {
+                return None;
+            }
+        }
+        response.body = self.buf.drain(..length).collect();
+        Some(response)
     }
 
     /// Reads the head of a response to HEAD: no body follows, whatever Content-Length says.
     ///
     /// # Panics
     /// If the connection closes or times out first, or the head does not parse.
-    pub fn response_head_only(&mut self) -> Response {
+    pub fn response_head_only(&mut self) -> HttpReply {
+        self.try_response_head()
+            .expect("a response head before the connection closed or timed out")
+    }
+
+    fn try_response_head(&mut self) -> Option<HttpReply> {
         let head_end = loop {
             if let Some(at) = self.buf.windows(4).position(|w| w == b"\r\n\r\n") {
                 break at + 4;
@@ -134,7 +126,9 @@ impl Client {
                 self.buf.len() < MAX_HEAD,
                 "no response head in {MAX_HEAD} bytes"
             );
-            self.fill();
+            if !self.try_fill() {
+                return None;
+            }
         };
         let head: Vec<u8> = self.buf.drain(..head_end).collect();
         let head = String::from_utf8(head).expect("UTF-8 head");
@@ -148,11 +142,11 @@ impl Client {
             .filter_map(|line| line.split_once(':'))
             .map(|(n, v)| (n.trim().to_ascii_lowercase(), v.trim().to_owned()))
             .collect();
-        Response {
+        Some(HttpReply {
             status,
             headers,
             body: Vec::new(),
-        }
+        })
     }
 
     /// Reads exactly `n` bytes (after whatever a response left buffered).
@@ -188,12 +182,21 @@ impl Client {
     }
 
     fn fill(&mut self) {
+        assert!(
+            self.try_fill(),
+            "connection closed or timed out before a complete response"
+        );
+    }
+
+    /// Reads what arrives next into the buffer; false on close, error or timeout.
+    fn try_fill(&mut self) -> bool {
         let mut chunk = [0u8; 16 * 1024];
-        let n = self
-            .stream
-            .read(&mut chunk)
-            .expect("read within the timeout");
-        assert!(n > 0, "connection closed before a complete response");
-        self.buf.extend_from_slice(&chunk[..n]);
+        match self.stream.read(&mut chunk) {
+            Ok(0) | Err(_) => false,
+            Ok(n) => {
+                self.buf.extend_from_slice(&chunk[..n]);
+                true
+            }
+        }
     }
 }

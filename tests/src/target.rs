@@ -29,6 +29,15 @@ impl HttpReply {
         String::from_utf8_lossy(&self.body).into_owned()
     }
 
+    /// The body as JSON.
+    ///
+    /// # Panics
+    /// If the body is not JSON.
+    #[must_use]
+    pub fn json(&self) -> serde_json::Value {
+        serde_json::from_slice(&self.body).expect("JSON body")
+    }
+
     /// A header by lowercase name.
     #[must_use]
     pub fn header(&self, name: &str) -> Option<&str> {
