@@ -75,6 +75,7 @@ pub mod engine;
 pub mod engineio;
 pub mod http;
 pub mod io;
+pub mod relay;
 pub mod rng;
 pub mod socketio;
 pub mod time;

@@ -61,6 +61,7 @@
 //! | shutdown | SIGINT/SIGTERM: `Engine::shutdown`, drain, then every connection flushes what it was sent and closes; at most 2 s, then exit 0 |
 //! | thread stacks | 256 KiB per connection thread |
 
+pub mod client;
 pub mod log;
 pub mod process;
 pub mod wsframe;
