@@ -167,7 +167,11 @@ mod tests {
             (serve.host.as_str(), serve.port, serve.conformance),
             ("0.0.0.0", 3000, true)
         );
-        let config = serve.config(ServerInfo { pid: 1, port: 3000 });
+        let config = serve.config(ServerInfo {
+            pid: 1,
+            port: 3000,
+            started_unix_ms: 0,
+        });
         assert_eq!(config.ping_interval, Duration::from_millis(300));
         assert_eq!(config.server.port, 3000);
     }

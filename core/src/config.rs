@@ -6,6 +6,7 @@
 use std::time::Duration;
 
 use crate::http::CorsPolicy;
+use crate::relay::config::RelayConfig;
 
 /// Everything the engine needs to know that is not an input.
 #[derive(Debug, Clone)]
@@ -44,6 +45,8 @@ pub struct Config {
     pub mode: Mode,
     /// Facts about the process the runtime fills in, reported by `/health`.
     pub server: ServerInfo,
+    /// What the relay does with events (unused in conformance mode).
+    pub relay: RelayConfig,
 }
 
 /// Which Engine.IO endpoint a request is for.
@@ -92,6 +95,9 @@ pub struct ServerInfo {
     pub pid: u32,
     /// Port the server listens on.
     pub port: u16,
+    /// Unix time in milliseconds at the `Instant` the engine was created with: the origin
+    /// of every wall-clock timestamp (core reads no clock).
+    pub started_unix_ms: u64,
 }
 
 impl Default for Config {
@@ -117,6 +123,7 @@ impl Default for Config {
             max_body: 1024 * 1024,
             mode: Mode::Embedded,
             server: ServerInfo::default(),
+            relay: RelayConfig::default(),
         }
     }
 }
@@ -136,7 +143,7 @@ impl Config {
     }
 
     /// The largest body a runtime should read for a request to `path` (`max_payload` for
-    /// Engine.IO, `max_body` elsewhere); beyond it the runtime passes `Body::TooLarge`.
+    /// Engine.IO, `relay.max_request_bytes` for the ingest API, `max_body` elsewhere); beyond it the runtime passes `Body::TooLarge`.
     ///
     /// Why on `Config`: runtimes read bodies on connection threads, away from the engine, and
     /// the answer depends on the configuration alone.
@@ -144,6 +151,8 @@ impl Config {
     pub fn body_limit(&self, path: &str) -> usize {
         if self.engineio_route(path).is_some() {
             self.max_payload
+        } else if path.starts_with("/api/") {
+            self.relay.max_request_bytes
         } else {
             self.max_body
         }

@@ -11,6 +11,7 @@ use bytes::Bytes;
 
 use crate::engineio::packet::Frame;
 use crate::http::{RequestHead, Response};
+use crate::relay::event::StoredEvent;
 
 /// A transport connection the runtime owns (one TCP connection: HTTP keep-alive or websocket).
 ///
@@ -123,6 +124,11 @@ pub enum Output {
         /// Human-readable reason, sent in the close frame.
         reason: &'static str,
     },
+    /// Keep this accepted event in the persistent store (in offset order). The relay has
+    /// already answered its sender; the runtime batches these off the hot path.
+    Persist(StoredEvent),
+    /// A client asked the server to stop (`POST /api/shutdown`): shut down as on SIGTERM.
+    StopRequested,
     /// Something the application may want to know or act on.
     Event(Event),
     /// Nothing more to do now; call `handle_input(Input::Timeout(at))` at `at`, or wait for

@@ -81,7 +81,8 @@ pub mod socketio;
 pub mod time;
 
 pub use config::{Config, EngineIoRoute, Mode, NamespacePolicy, ServerInfo};
-pub use engine::{Emit, Engine, Target};
+pub use engine::{Emit, Engine, Health, Target};
 pub use io::{
     ApiMisuse, Body, CloseReason, ConnId, Event, Input, Output, SessionId, SocketId, TransportKind,
 };
+pub use relay::Relay;

@@ -16,7 +16,7 @@ use std::sync::Arc;
 use std::time::Instant;
 
 use async_io::Timer;
-use iorelay_core::{ConnId, Engine, Input, Output};
+use iorelay_core::{ConnId, Input, Output, Relay};
 use iorelay_std::log;
 use iorelay_std::wsframe::FrameMemo;
 use smol::channel::Receiver;
@@ -43,7 +43,9 @@ pub enum ToDriver {
 
 /// The owner of the engine and of the routing table from connections to their queues.
 pub struct Driver {
-    engine: Engine,
+    engine: Relay,
+    /// A client asked the relay to stop (`POST /api/shutdown`).
+    stop_requested: bool,
     conns: HashMap<ConnId, Arc<OutboundQueue>>,
     /// One timer re-armed when the engine's deadline moves, rather than one per wait: the
     /// deadline rarely moves, and each new timer is a reactor registration.
@@ -62,9 +64,10 @@ enum Wake {
 
 impl Driver {
     /// A driver for `engine`.
-    pub fn new(engine: Engine) -> Self {
+    pub fn new(engine: Relay) -> Self {
         Self {
             engine,
+            stop_requested: false,
             conns: HashMap::new(),
             timer: Timer::never(),
             armed: None,
@@ -91,6 +94,9 @@ impl Driver {
                     self.feed(Input::Timeout(Instant::now()));
                 }
                 Wake::Message(None) | Wake::Shutdown => break,
+            }
+            if self.stop_requested {
+                break;
             }
         }
         log!(Info, "shutting down");
@@ -182,6 +188,11 @@ impl Driver {
             Output::WsClose { conn, code, reason } => {
                 self.route(conn, Outbound::Close { code, reason });
             }
+            Output::Persist(event) => log!(Debug, "event {} accepted", event.offset),
+            Output::StopRequested => {
+                log!(Info, "stop requested over HTTP");
+                self.stop_requested = true;
+            }
             Output::Event(event) => log!(Debug, "{event:?}"),
             other => log!(Debug, "unhandled output {other:?}"),
         }
@@ -235,7 +246,7 @@ mod tests {
 
     #[test]
     fn the_recipients_of_a_broadcast_are_queued_one_shared_frame() {
-        let engine = Engine::new(Config::default(), Instant::now(), [7; 32]);
+        let engine = Relay::new(Config::default(), Instant::now(), [7; 32]);
         let mut driver = Driver::new(engine);
         let queues = [ConnId(1), ConnId(2)].map(|conn| {
             let queue = Arc::new(OutboundQueue::new(1024));

@@ -16,11 +16,11 @@ mod ws_conn;
 use std::net::TcpListener;
 use std::process::ExitCode;
 use std::sync::Arc;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use async_io::{Async, Timer};
 use iorelay_core::cli::{self, Command, ServeArgs};
-use iorelay_core::{Engine, Mode};
+use iorelay_core::{Mode, Relay};
 use iorelay_std::log;
 use iorelay_std::process::{random_seed, server_info, shutdown_on_signals, ConnectionTimeouts};
 use smol::future::{self, FutureExt};
@@ -74,7 +74,8 @@ fn serve(args: &ServeArgs) -> Result<(), String> {
         .map_err(|err| format!("cannot listen on {address}: {err}"))?;
     let listener =
         Async::new(listener).map_err(|err| format!("cannot listen on {address}: {err}"))?;
-    let config = args.config(server_info(local.port()));
+    let (info, started) = server_info(local.port());
+    let config = args.config(info);
     // Signals are handled before the listening line, so whoever waits for it can stop us.
     let (stop_tx, stop_rx) = smol::channel::bounded(1);
     if let Err(err) = shutdown_on_signals(move || {
@@ -85,7 +86,7 @@ fn serve(args: &ServeArgs) -> Result<(), String> {
     println!("iorelay listening on http://{local}");
     let mode = match config.mode {
         Mode::Conformance => "conformance",
-        _ => "embedded",
+        _ => "relay",
     };
     log!(Info, "listening on {local} in {mode} mode");
 
@@ -119,7 +120,7 @@ fn serve(args: &ServeArgs) -> Result<(), String> {
         alive_tx,
     ));
 
-    let engine = Engine::new(config, Instant::now(), random_seed());
+    let engine = Relay::new(config, started, random_seed());
     smol::block_on(async {
         Driver::new(engine).run(inbox_rx, stop_rx).await;
         accepting.cancel().await;

@@ -3,7 +3,7 @@
 
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
-use std::time::Duration;
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use iorelay_core::http::Response;
 use iorelay_core::ServerInfo;
@@ -31,13 +31,20 @@ fn read_urandom() -> std::io::Result<[u8; 32]> {
     Ok(seed)
 }
 
-/// The facts `/health` reports for this process listening on `port`.
+/// The facts `/health` reports for this process listening on `port`, and the `Instant` the
+/// engine must be created with: the wall time in `started_unix_ms` was read at that instant.
 #[must_use]
-pub fn server_info(port: u16) -> ServerInfo {
-    ServerInfo {
+pub fn server_info(port: u16) -> (ServerInfo, Instant) {
+    let started = Instant::now();
+    let unix = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |d| u64::try_from(d.as_millis()).unwrap_or(u64::MAX));
+    let info = ServerInfo {
         pid: std::process::id(),
         port,
-    }
+        started_unix_ms: unix,
+    };
+    (info, started)
 }
 
 /// A flag set when SIGINT or SIGTERM arrives; `on_signal` also runs (from a helper thread) so a

@@ -7,13 +7,13 @@ use std::time::{Duration, Instant};
 use bytes::Bytes;
 use iorelay_core::engineio::packet::Frame;
 use iorelay_core::http::{parse_request_head, HeadLimits};
-use iorelay_core::{Body, Config, ConnId, Engine, Input, Output};
+use iorelay_core::{Body, Config, ConnId, Input, Output, Relay};
 
 use crate::target::{HttpId, HttpReply, Msg, Target, WsEvent, WsId};
 
 /// The engine driven on virtual time.
 pub struct Sim {
-    engine: Engine,
+    engine: Relay,
     now: Instant,
     next_conn: u64,
     replies: BTreeMap<u64, HttpReply>,
@@ -27,7 +27,7 @@ impl Sim {
     pub fn new(config: Config) -> Self {
         let now = origin();
         Self {
-            engine: Engine::new(config, now, [42; 32]),
+            engine: Relay::new(config, now, [42; 32]),
             now,
             next_conn: 1,
             replies: BTreeMap::new(),

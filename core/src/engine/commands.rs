@@ -105,17 +105,37 @@ impl Engine {
     /// Broadcasts an event; the packet is encoded once and every recipient gets the same
     /// `Bytes`. Returns how many sockets it was sent to (volatile drops excluded).
     pub fn emit(&mut self, now: Instant, target: &Target, emit: &Emit) -> usize {
-        self.advance(now);
-        let frames = emit.frames(&target.nsp, None);
         let recipients = self
             .rooms
             .members(&target.nsp, &target.rooms, &target.except);
+        self.emit_each(now, &target.nsp, recipients, emit)
+    }
+
+    /// Sends an event to each of `sockets` (sockets of `nsp`; others are skipped), encoded
+    /// once: every recipient gets the same `Bytes`. For applications that pick recipients
+    /// by their own state rather than by room. Returns how many sockets it was sent to
+    /// (volatile drops excluded).
+    pub fn emit_each(
+        &mut self,
+        now: Instant,
+        nsp: &str,
+        sockets: impl IntoIterator<Item = SocketId>,
+        emit: &Emit,
+    ) -> usize {
+        self.advance(now);
+        let frames = emit.frames(nsp, None);
         let mut sent = 0;
-        for socket in recipients {
-            if let Some(session) = self.sockets.get(&socket).map(|s| s.session) {
-                if self.send_frames(session, &frames, emit.volatile) {
-                    sent += 1;
-                }
+        for socket in sockets {
+            let Some(session) = self
+                .sockets
+                .get(&socket)
+                .filter(|s| s.nsp == nsp)
+                .map(|s| s.session)
+            else {
+                continue;
+            };
+            if self.send_frames(session, &frames, emit.volatile) {
+                sent += 1;
             }
         }
         sent

@@ -15,6 +15,7 @@ use std::collections::{BTreeMap, HashMap, VecDeque};
 use std::time::Instant;
 
 pub use commands::{Emit, Target};
+pub use routes::Health;
 
 use crate::config::{Config, Mode};
 use crate::engineio::session::SessionLimits;

@@ -37,8 +37,14 @@ impl Engine {
     }
 
     fn health_json(&self) -> Bytes {
+        Bytes::from(serde_json::to_vec(&self.health()).unwrap_or_default())
+    }
+
+    /// What `/health` reports about the server.
+    #[must_use]
+    pub fn health(&self) -> Health {
         let uptime = self.now.saturating_duration_since(self.started).as_secs();
-        let health = Health {
+        Health {
             status: "ok",
             service: "iorelay",
             version: env!("CARGO_PKG_VERSION"),
@@ -47,20 +53,27 @@ impl Engine {
             port: self.config.server.port,
             sessions: self.clients.len(),
             sockets: self.sockets.len(),
-        };
-        Bytes::from(serde_json::to_vec(&health).unwrap_or_default())
+        }
     }
 }
 
 /// The `/health` body, in the key order users read it.
-#[derive(serde::Serialize)]
-struct Health {
-    status: &'static str,
-    service: &'static str,
-    version: &'static str,
-    pid: u32,
-    uptime_s: u64,
-    port: u16,
-    sessions: usize,
-    sockets: usize,
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct Health {
+    /// Always `ok` when the server answers.
+    pub status: &'static str,
+    /// `iorelay`: what single-instance detection looks for.
+    pub service: &'static str,
+    /// The server's version.
+    pub version: &'static str,
+    /// Process id.
+    pub pid: u32,
+    /// Seconds since the engine started.
+    pub uptime_s: u64,
+    /// The port it listens on.
+    pub port: u16,
+    /// Engine.IO sessions open.
+    pub sessions: usize,
+    /// Socket.IO sockets connected.
+    pub sockets: usize,
 }

@@ -13,6 +13,8 @@ pub struct RelayConfig {
     pub profile: Profile,
     /// Largest accepted event (one element of an ingest array), in bytes of JSON.
     pub max_event_bytes: usize,
+    /// Largest request body to the `/api/` routes (an array of events), in bytes.
+    pub max_request_bytes: usize,
     /// How many recent event ids are remembered to drop duplicates.
     pub dedup_window: usize,
     /// How many events the in-memory history keeps (what history queries can see).
@@ -140,6 +142,7 @@ impl Default for RelayConfig {
         Self {
             profile: Profile::Default,
             max_event_bytes: 1024 * 1024,
+            max_request_bytes: 16 * 1024 * 1024,
             dedup_window: 10_000,
             history_capacity: 10_000,
             history_default_limit: 100,

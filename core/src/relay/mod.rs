@@ -1,5 +1,249 @@
 //! The relay: the product on top of the protocol engine. Hook processes POST events; the
 //! relay normalises, de-duplicates, numbers, routes, remembers and delivers them.
+//!
+//! Why a layer around [`Engine`] rather than inside it: the engine is a general Engine.IO /
+//! Socket.IO server that applications embed; the relay is one such application. It takes
+//! the inputs first (its HTTP routes), hands the rest to the engine, and reads the engine's
+//! events (connects, `subscribe`, `history`) on their way out. Runtimes drive a `Relay`
+//! exactly as they would an `Engine`: one input, then drain `poll_output` to `Timeout`.
+//! In conformance mode the relay stands aside and the engine alone answers.
 
+pub mod clock;
 pub mod config;
+pub mod dedup;
+mod deliver;
 pub mod event;
+pub mod history;
+mod http;
+pub mod ingest;
+pub mod route;
+pub mod subscription;
+
+use std::collections::{BTreeMap, VecDeque};
+use std::time::Instant;
+
+use crate::config::{Config, Mode, NamespacePolicy};
+use crate::engine::Engine;
+use crate::io::{ApiMisuse, Input, Output, SocketId};
+use crate::rng::Rng;
+use crate::time::earliest;
+use clock::WallClock;
+use config::RelayConfig;
+use dedup::DedupWindow;
+use event::{RelayEvent, StoredEvent};
+use history::HistoryRing;
+pub use http::StoreHealth;
+use route::TypedRouter;
+use subscription::Subscription;
+
+/// The event relay: an [`Engine`] plus ingest, history, subscriptions and routing.
+#[derive(Debug)]
+pub struct Relay {
+    engine: Engine,
+    /// `false` in conformance mode: everything goes to the engine untouched.
+    enabled: bool,
+    config: RelayConfig,
+    clock: WallClock,
+    rng: Rng,
+    now: Instant,
+    next_offset: u64,
+    history: HistoryRing,
+    dedup: DedupWindow,
+    router: TypedRouter,
+    subscribers: BTreeMap<SocketId, Subscriber>,
+    stats: RelayStats,
+    store: Option<StoreHealth>,
+    out: VecDeque<Output>,
+}
+
+/// A connected socket the relay delivers to.
+#[derive(Debug)]
+struct Subscriber {
+    nsp: String,
+    subscription: Subscription,
+}
+
+/// Counters the relay keeps; `/health` and `/metrics` report them.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, serde::Serialize)]
+pub struct RelayStats {
+    /// Events accepted (numbered and delivered).
+    pub events_in: u64,
+    /// Events dropped because their id was in the duplicate window.
+    pub events_deduplicated: u64,
+    /// Deliveries of events to sockets (one event to ten sockets counts ten).
+    pub events_out: u64,
+    /// Events a typed namespace dropped because it had no clients.
+    pub events_dropped: u64,
+    /// Ingest requests refused (malformed, too large).
+    pub requests_rejected: u64,
+}
+
+impl Relay {
+    /// A relay with no events, started at `now` (`config.server.started_unix_ms` is the wall
+    /// time then), whose ids come from `seed`.
+    #[must_use]
+    pub fn new(mut config: Config, now: Instant, seed: [u8; 32]) -> Self {
+        let enabled = config.mode != Mode::Conformance;
+        let relay = config.relay.clone();
+        let router = TypedRouter::new(&relay.routes, &relay.namespaces);
+        if enabled {
+            let mut namespaces = vec!["/".to_owned()];
+            namespaces.extend(router.namespaces().map(str::to_owned));
+            config.namespaces = NamespacePolicy::Only(namespaces);
+        }
+        let mut relay_seed = seed;
+        relay_seed[0] ^= 0xa5;
+        Self {
+            clock: WallClock::new(now, config.server.started_unix_ms),
+            engine: Engine::new(config, now, seed),
+            enabled,
+            rng: Rng::new(relay_seed),
+            now,
+            next_offset: 1,
+            history: HistoryRing::new(relay.history_capacity),
+            dedup: DedupWindow::new(relay.dedup_window),
+            router,
+            subscribers: BTreeMap::new(),
+            stats: RelayStats::default(),
+            store: None,
+            out: VecDeque::new(),
+            config: relay,
+        }
+    }
+
+    /// Loads what the store kept, oldest first, before serving: the history, the duplicate
+    /// window, and the offset to continue from (after `last_offset` when the store knows a
+    /// later one than the events show).
+    ///
+    /// # Errors
+    /// An event's JSON is not canonical; the events before it were restored.
+    pub fn restore(
+        &mut self,
+        events: Vec<StoredEvent>,
+        last_offset: Option<u64>,
+    ) -> Result<(), String> {
+        for stored in events {
+            let event = RelayEvent::from_stored(stored)?;
+            self.next_offset = self.next_offset.max(event.offset + 1);
+            self.dedup.insert(&event.id);
+            self.history.push(std::sync::Arc::new(event));
+        }
+        if let Some(last) = last_offset {
+            self.next_offset = self.next_offset.max(last + 1);
+        }
+        Ok(())
+    }
+
+    /// Feeds one input. Drain `poll_output` until `Output::Timeout` afterwards.
+    ///
+    /// # Errors
+    /// Only for misuse of the API by the caller; anything a peer sends becomes output.
+    pub fn handle_input(&mut self, input: Input) -> Result<(), ApiMisuse> {
+        if !self.enabled {
+            return self.engine.handle_input(input);
+        }
+        match input {
+            Input::Http {
+                now,
+                conn,
+                head,
+                body,
+            } if http::is_relay_route(&head) => {
+                self.advance(now);
+                self.on_http(conn, &head, body);
+                Ok(())
+            }
+            Input::Timeout(now) => {
+                self.advance(now);
+                self.engine.handle_input(Input::Timeout(now))
+            }
+            input => self.engine.handle_input(input),
+        }
+    }
+
+    /// The next thing to do; `Output::Timeout` means nothing more until that instant or the
+    /// next input.
+    #[must_use]
+    pub fn poll_output(&mut self) -> Output {
+        if let Some(output) = self.out.pop_front() {
+            return output;
+        }
+        match self.engine.poll_output() {
+            Output::Event(event) => {
+                if self.enabled {
+                    self.on_engine_event(&event);
+                }
+                Output::Event(event)
+            }
+            Output::Timeout(at) => match self.out.pop_front() {
+                Some(output) => output,
+                None => Output::Timeout(earliest(at, self.poll_timeout())),
+            },
+            output => output,
+        }
+    }
+
+    /// Closes every session (server shutdown); see [`Engine::shutdown`].
+    pub fn shutdown(&mut self, now: Instant) {
+        self.engine.shutdown(now);
+    }
+
+    /// The protocol engine underneath, for the commands it offers.
+    #[must_use]
+    pub fn engine(&self) -> &Engine {
+        &self.engine
+    }
+
+    /// The protocol engine underneath, mutably: emits, rooms, disconnects.
+    pub fn engine_mut(&mut self) -> &mut Engine {
+        &mut self.engine
+    }
+
+    /// The counters so far.
+    #[must_use]
+    pub fn stats(&self) -> RelayStats {
+        self.stats
+    }
+
+    /// Events in the in-memory history now.
+    #[must_use]
+    pub fn history_len(&self) -> usize {
+        self.history.len()
+    }
+
+    /// The offset the next accepted event gets.
+    #[must_use]
+    pub fn next_offset(&self) -> u64 {
+        self.next_offset
+    }
+
+    /// The largest body the runtime should read for a request to `path`.
+    #[must_use]
+    pub fn body_limit(&self, path: &str) -> usize {
+        self.engine.body_limit(path)
+    }
+
+    /// The earliest deadline of the relay and the engine.
+    #[must_use]
+    pub fn next_deadline(&self) -> Option<Instant> {
+        earliest(self.engine.next_deadline(), self.poll_timeout())
+    }
+
+    /// Moves the relay's clock (never backwards) and expires history past its age.
+    fn advance(&mut self, now: Instant) {
+        self.now = self.now.max(now);
+        let age_ms = u64::try_from(self.config.retention_age.as_millis()).unwrap_or(u64::MAX);
+        let cutoff = self.clock.unix_ms(self.now).saturating_sub(age_ms);
+        self.history.expire_before(cutoff);
+    }
+
+    /// When the oldest event in history becomes too old.
+    fn poll_timeout(&self) -> Option<Instant> {
+        if !self.enabled {
+            return None;
+        }
+        let oldest = self.history.oldest_ms()?;
+        let age_ms = u64::try_from(self.config.retention_age.as_millis()).unwrap_or(u64::MAX);
+        self.clock.instant_at(oldest.saturating_add(age_ms))
+    }
+}

@@ -170,8 +170,8 @@ impl Run {
                         let s = &self.sockets[i];
                         s.alive
                             && s.nsp == NSPS[nsp]
-                            && room.map_or(true, |r| s.rooms.contains(ROOMS[r]))
-                            && except.map_or(true, |e| !s.rooms.contains(ROOMS[e]))
+                            && room.is_none_or(|r| s.rooms.contains(ROOMS[r]))
+                            && except.is_none_or(|e| !s.rooms.contains(ROOMS[e]))
                     })
                     .collect();
                 assert_eq!(sent, recipients.len(), "{op:?}");

@@ -17,7 +17,7 @@ use std::time::{Duration, Instant};
 
 use iorelay_core::engineio::packet::Frame;
 use iorelay_core::http::RequestHead;
-use iorelay_core::{Body, ConnId, Engine, Input, Output};
+use iorelay_core::{Body, ConnId, Input, Output, Relay};
 use iorelay_std::log;
 use iorelay_std::wsframe::FrameMemo;
 
@@ -70,7 +70,9 @@ pub enum Msg {
 /// The engine's owner.
 #[derive(Debug)]
 pub struct Driver {
-    engine: Engine,
+    engine: Relay,
+    /// A client asked the relay to stop (`POST /api/shutdown`).
+    stop_requested: bool,
     conns: HashMap<ConnId, Arc<Conn>>,
     inbox: Receiver<Msg>,
     deadline: Option<Instant>,
@@ -80,10 +82,11 @@ pub struct Driver {
 
 impl Driver {
     /// A driver for `engine` receiving from `inbox`.
-    pub fn new(engine: Engine, inbox: Receiver<Msg>) -> Self {
+    pub fn new(engine: Relay, inbox: Receiver<Msg>) -> Self {
         let deadline = engine.next_deadline();
         Self {
             engine,
+            stop_requested: false,
             conns: HashMap::new(),
             inbox,
             deadline,
@@ -129,6 +132,9 @@ impl Driver {
                 },
             };
             self.feed(input);
+            if self.stop_requested {
+                return self.shutdown(Instant::now());
+            }
         }
     }
 
@@ -210,6 +216,11 @@ impl Driver {
                         conn.abort();
                     }
                 }
+            }
+            Output::Persist(event) => log!(Debug, "event {} accepted", event.offset),
+            Output::StopRequested => {
+                log!(Info, "stop requested over HTTP");
+                self.stop_requested = true;
             }
             Output::Event(event) => log!(Debug, "{event:?}"),
             other => log!(Warn, "unhandled engine output {other:?}"),
@@ -296,7 +307,7 @@ mod tests {
         let listener = TcpListener::bind("127.0.0.1:0").unwrap();
         let (to_driver, inbox) = mpsc::sync_channel(8);
         let settings = Arc::new(Settings::for_tests());
-        let engine = Engine::new(Config::default(), Instant::now(), [7; 32]);
+        let engine = Relay::new(Config::default(), Instant::now(), [7; 32]);
         let mut driver = Driver::new(engine, inbox);
         let a = open(1, &listener, &to_driver, &settings);
         let b = open(2, &listener, &to_driver, &settings);

@@ -11,11 +11,11 @@ mod ws_conn;
 
 use std::net::TcpListener;
 use std::sync::{mpsc, Arc};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use iorelay_core::cli::ServeArgs;
 use iorelay_core::http::RequestHead;
-use iorelay_core::{Config, Engine};
+use iorelay_core::{Config, Relay};
 use iorelay_std::process::ConnectionTimeouts;
 use iorelay_std::{log, process};
 
@@ -97,10 +97,11 @@ pub fn serve(args: &ServeArgs) -> i32 {
 
 fn run(listener: TcpListener, args: &ServeArgs) -> std::io::Result<()> {
     let addr = listener.local_addr()?;
-    let config = args.config(process::server_info(addr.port()));
+    let (info, started) = process::server_info(addr.port());
+    let config = args.config(info);
     let mode = format!("{:?}", config.mode).to_lowercase();
     let settings = Arc::new(Settings::new(&config));
-    let engine = Engine::new(config, Instant::now(), process::random_seed());
+    let engine = Relay::new(config, started, process::random_seed());
     let (to_driver, inbox) = mpsc::sync_channel(DRIVER_QUEUE);
     let on_signal = to_driver.clone();
     process::shutdown_on_signals(move || {
