@@ -21,6 +21,9 @@ pub struct Config {
     pub upgrade_timeout: Duration,
     /// How long a new Engine.IO session may go without a Socket.IO CONNECT before it is closed.
     pub connect_timeout: Duration,
+    /// How long a socket that lost its transport may be recovered by reconnecting with its
+    /// private id (Socket.IO's `maxDisconnectionDuration`); `None` turns recovery off.
+    pub recovery_window: Option<Duration>,
     /// How long a server→client ack is awaited before it is reported as timed out.
     pub ack_timeout: Duration,
     /// How long the attachments of a binary packet may take to arrive after its header.
@@ -108,6 +111,7 @@ impl Default for Config {
             max_payload: 1_000_000,
             upgrade_timeout: Duration::from_secs(10),
             connect_timeout: Duration::from_secs(45),
+            recovery_window: Some(Duration::from_secs(120)),
             ack_timeout: Duration::from_secs(10),
             attachment_timeout: Duration::from_secs(10),
             max_attachments: 16,
@@ -166,6 +170,7 @@ impl Config {
             ping_timeout: Duration::from_millis(200),
             max_payload: 1_000_000,
             connect_timeout: Duration::from_millis(1000),
+            recovery_window: None,
             engineio_path: Some("/engine.io/".to_owned()),
             namespaces: NamespacePolicy::Only(vec!["/".to_owned(), "/custom".to_owned()]),
             cors: CorsPolicy::AllowAll,

@@ -163,6 +163,22 @@ pub enum CloseReason {
 }
 
 impl CloseReason {
+    /// Whether a socket ended this way may be recovered by reconnecting: the transport was
+    /// lost or the server closed it, not the client leaving or misbehaving.
+    #[must_use]
+    pub fn is_recoverable(self) -> bool {
+        matches!(
+            self,
+            Self::TransportClose
+                | Self::TransportError
+                | Self::PingTimeout
+                | Self::SlowConsumer
+                | Self::ServerClose
+        )
+    }
+}
+
+impl CloseReason {
     /// The reason string Socket.IO and Engine.IO use for it.
     #[must_use]
     pub fn as_str(self) -> &'static str {
@@ -249,6 +265,9 @@ pub enum Event {
         nsp: String,
         /// The CONNECT packet's auth payload (JSON text, `{}` when none was sent).
         auth: Bytes,
+        /// The socket was restored by connection state recovery: same id, same rooms. The
+        /// application sends what it missed (the auth holds the client's last `offset`).
+        recovered: bool,
     },
     /// A socket left its namespace.
     SocketDisconnected {

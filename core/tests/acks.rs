@@ -238,7 +238,11 @@ fn a_closing_session_abandons_its_acks_as_timed_out() {
             }
         ]
     );
-    assert_eq!(out.next, None);
+    assert_eq!(
+        out.next,
+        Some(h.now + secs(120)),
+        "only the parked socket's recovery window is left"
+    );
 }
 
 #[test]

@@ -35,7 +35,11 @@ fn a_missing_pong_closes_exactly_ping_timeout_after_the_ping() {
         due.events(),
         closed_for(CloseReason::PingTimeout, socket, opened.session)
     );
-    assert_eq!(due.next, None);
+    assert_eq!(
+        due.next,
+        Some(h.t0 + secs(45 + 120)),
+        "the socket is parked for recovery"
+    );
     assert_eq!(h.engine.session_count(), 0);
 }
 

@@ -3,7 +3,7 @@
 mod support;
 
 use iorelay_core::{Emit, SocketId, Target};
-use support::{polling, Harness};
+use support::{connect_reply_sid, polling, Harness};
 
 /// Four websocket clients on conns 1..=4 connected to `/`, sockets 0..=3; a fifth on conn 5
 /// connected to `/other` (socket 4).
@@ -118,11 +118,7 @@ fn each_socket_is_in_the_room_named_by_its_sid() {
     h.connected_websocket(1);
     h.open_websocket(2);
     let reply = h.ws_text(2, "40").ws_sent(2).remove(0);
-    let sid = reply
-        .strip_prefix("40{\"sid\":\"")
-        .and_then(|r| r.strip_suffix("\"}"))
-        .expect("connect reply")
-        .to_owned();
+    let sid = connect_reply_sid(&reply, "");
     let (count, lines) = broadcast(&mut h, &Target::namespace("/").room(&sid));
     assert_eq!((count, lines), (1, vec![r#"2 ws 42["news"]"#.to_owned()]));
 }

@@ -35,6 +35,8 @@ fn sim_config() -> Config {
         upgrade_timeout: ms(1000),
         connect_timeout: ms(1000),
         attachment_timeout: ms(1000),
+        // A settled run has no deadline left; parked sockets would keep one for minutes.
+        recovery_window: None,
         ..Config::default()
     }
 }

@@ -4,18 +4,7 @@ mod support;
 
 use bytes::Bytes;
 use iorelay_core::{CloseReason, Config, Event, NamespacePolicy, SocketId};
-use support::{closed_for, polling, Harness};
-
-/// The socket sid of a CONNECT reply `40<nsp,>{"sid":"…"}`, checking its exact shape.
-fn connect_reply_sid(frame: &str, nsp_prefix: &str) -> String {
-    let head = format!("40{nsp_prefix}{{\"sid\":\"");
-    let sid = frame
-        .strip_prefix(&head)
-        .and_then(|rest| rest.strip_suffix("\"}"))
-        .unwrap_or_else(|| panic!("not a CONNECT reply: {frame}"));
-    assert_eq!(sid.len(), 20, "{frame}");
-    sid.to_owned()
-}
+use support::{closed_for, connect_reply_sid, polling, Harness};
 
 #[test]
 fn connect_over_websocket_is_answered_with_the_socket_sid() {
@@ -33,6 +22,7 @@ fn connect_over_websocket_is_answered_with_the_socket_sid() {
             session: opened.session,
             nsp: "/".to_owned(),
             auth: Bytes::from_static(b"{}"),
+            recovered: false,
         }]
     );
     assert_eq!(h.engine.socket_count(), 1);
@@ -151,6 +141,7 @@ fn client_disconnect_is_reported_without_a_reply_and_the_session_stays_usable() 
             session: opened.session,
             nsp: "/".to_owned(),
             auth: Bytes::from_static(b"{}"),
+            recovered: false,
         }]
     );
 }
@@ -273,7 +264,11 @@ fn client_close_packet_closes_the_session_without_echoing_it() {
         out.events(),
         closed_for(CloseReason::TransportClose, socket, opened.session)
     );
-    assert_eq!(out.next, None);
+    assert_eq!(
+        out.next,
+        Some(h.now + support::secs(120)),
+        "a closed transport is recoverable: the socket is parked"
+    );
 }
 
 #[test]

@@ -38,7 +38,11 @@ fn an_aborted_held_poll_closes_the_session() {
             }
         ]
     );
-    assert_eq!(out.next, None);
+    assert_eq!(
+        out.next,
+        Some(h.now + support::secs(120)),
+        "the socket is parked for recovery"
+    );
 }
 
 #[test]

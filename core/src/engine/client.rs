@@ -37,6 +37,10 @@ pub(crate) struct SioState {
 pub(crate) struct Socket {
     pub(crate) session: SessionId,
     pub(crate) nsp: String,
+    /// The public socket id (also its own room).
+    pub(crate) sid: String,
+    /// The private id that recovers this socket, when recovery is on.
+    pub(crate) pid: Option<String>,
     pub(crate) rooms: BTreeSet<String>,
     pub(crate) acks: AckTable,
 }

@@ -21,6 +21,7 @@ use crate::config::{Config, Mode};
 use crate::engineio::session::SessionLimits;
 use crate::io::{ApiMisuse, CloseReason, ConnId, Event, Input, Output, SessionId, SocketId};
 use crate::rng::Rng;
+use crate::socketio::recovery::{Parked, RecoveryTable};
 use crate::socketio::room::Rooms;
 use crate::time::TimerTable;
 use client::{Client, Socket};
@@ -38,6 +39,8 @@ pub struct Engine {
     conns: HashMap<ConnId, SessionId>,
     sockets: BTreeMap<SocketId, Socket>,
     rooms: Rooms,
+    /// Sockets that lost their transport, kept for connection state recovery (`None`: off).
+    recovery: Option<RecoveryTable>,
     timers: TimerTable<SessionId>,
     out: VecDeque<Output>,
     next_session: u64,
@@ -55,6 +58,7 @@ impl Engine {
             max_queued_bytes: config.max_queued_bytes,
             slow_consumer_timeout: config.slow_consumer_timeout,
         };
+        let recovery = config.recovery_window.map(RecoveryTable::new);
         Self {
             config,
             limits,
@@ -66,6 +70,7 @@ impl Engine {
             conns: HashMap::new(),
             sockets: BTreeMap::new(),
             rooms: Rooms::default(),
+            recovery,
             timers: TimerTable::default(),
             out: VecDeque::new(),
             next_session: 0,
@@ -130,7 +135,7 @@ impl Engine {
     pub fn poll_output(&mut self) -> Output {
         self.out
             .pop_front()
-            .unwrap_or_else(|| Output::Timeout(self.timers.next_deadline()))
+            .unwrap_or_else(|| Output::Timeout(self.next_deadline()))
     }
 
     /// The largest body the runtime should read for a request to `path`; see
@@ -166,10 +171,18 @@ impl Engine {
         self.sockets.len()
     }
 
+    /// The private id that recovers `socket` (`None` when recovery is off or the socket is
+    /// not connected).
+    #[must_use]
+    pub fn socket_pid(&self, socket: SocketId) -> Option<&str> {
+        self.sockets.get(&socket).and_then(|s| s.pid.as_deref())
+    }
+
     /// The earliest deadline of any session (`None` with no sessions).
     #[must_use]
     pub fn next_deadline(&self) -> Option<Instant> {
-        self.timers.next_deadline()
+        let parked = self.recovery.as_ref().and_then(RecoveryTable::poll_timeout);
+        crate::time::earliest(self.timers.next_deadline(), parked)
     }
 
     /// Moves the clock to `now` (never backwards) and does everything due by then.
@@ -177,6 +190,9 @@ impl Engine {
         self.now = self.now.max(now);
         while let Some(id) = self.timers.pop_due(self.now) {
             self.on_session_timeout(id);
+        }
+        if let Some(table) = self.recovery.as_mut() {
+            table.handle_timeout(self.now);
         }
     }
 
@@ -261,6 +277,16 @@ impl Engine {
         };
         self.rooms
             .remove_socket(&socket.nsp, &socket.rooms, socket_id);
+        if let (Some(table), Some(pid)) = (self.recovery.as_mut(), socket.pid.take()) {
+            if reason.is_recoverable() {
+                let parked = Parked {
+                    sid: socket.sid.clone(),
+                    nsp: socket.nsp.clone(),
+                    rooms: std::mem::take(&mut socket.rooms),
+                };
+                table.park(self.now, pid, parked);
+            }
+        }
         if let Some(client) = self.clients.get_mut(&socket.session) {
             client.forget_socket(&socket.nsp);
         }

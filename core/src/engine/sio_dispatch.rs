@@ -93,28 +93,38 @@ impl Engine {
             self.send_frames(id, &[Frame::Text(reply.encode_message())], false);
             return;
         }
+        if self.clients.get(&id).is_none_or(|c| c.sio.is_none()) {
+            return;
+        }
+        let auth = packet.data.unwrap_or_else(|| Bytes::from_static(b"{}"));
         let socket_id = SocketId(self.next_socket);
         self.next_socket += 1;
-        let sid = self.rng.id();
+        let (sid, pid, rooms, recovered) = self.socket_identity(&packet.nsp, &auth);
         let Some(sio) = self.clients.get_mut(&id).and_then(|c| c.sio.as_mut()) else {
             return;
         };
         sio.sockets.insert(packet.nsp.clone(), socket_id);
         sio.connect_deadline = None;
         self.rooms.add_socket(&packet.nsp, socket_id);
-        self.rooms.join(&packet.nsp, &sid, socket_id);
+        for room in &rooms {
+            self.rooms.join(&packet.nsp, room, socket_id);
+        }
+        let reply = match &pid {
+            Some(pid) => Packet::connect_ok_recoverable(&packet.nsp, &sid, pid),
+            None => Packet::connect_ok(&packet.nsp, &sid),
+        };
         self.sockets.insert(
             socket_id,
             Socket {
                 session: id,
                 nsp: packet.nsp.clone(),
-                rooms: BTreeSet::from([sid.clone()]),
+                sid,
+                pid,
+                rooms,
                 acks: AckTable::default(),
             },
         );
-        let reply = Packet::connect_ok(&packet.nsp, &sid);
         self.send_frames(id, &[Frame::Text(reply.encode_message())], false);
-        let auth = packet.data.unwrap_or_else(|| Bytes::from_static(b"{}"));
         if self.config.mode == Mode::Conformance {
             super::conformance::on_connect(self, socket_id, &auth);
         }
@@ -123,7 +133,33 @@ impl Engine {
             session: id,
             nsp: packet.nsp,
             auth,
+            recovered,
         }));
+    }
+
+    /// The ids and rooms of a socket connecting to `nsp` with `auth`: those of the socket it
+    /// recovers when the auth names a parked `pid`, else fresh ones (with a fresh pid when
+    /// recovery is on).
+    fn socket_identity(
+        &mut self,
+        nsp: &str,
+        auth: &Bytes,
+    ) -> (String, Option<String>, BTreeSet<String>, bool) {
+        let now = self.now;
+        if let Some(table) = self.recovery.as_mut() {
+            let asked = serde_json::from_slice::<RecoveryAuth>(auth)
+                .ok()
+                .and_then(|a| a.pid);
+            if let Some(pid) = asked {
+                if let Some(parked) = table.take_if(now, &pid, |p| p.nsp == nsp) {
+                    return (parked.sid, Some(pid), parked.rooms, true);
+                }
+            }
+        }
+        let sid = self.rng.id();
+        let pid = self.recovery.is_some().then(|| self.rng.id());
+        let rooms = BTreeSet::from([sid.clone()]);
+        (sid, pid, rooms, false)
     }
 
     fn on_event(&mut self, socket: SocketId, packet: Packet, attachments: Vec<Bytes>) {
@@ -166,6 +202,12 @@ impl Engine {
         }));
         self.refresh_timer(session);
     }
+}
+
+/// The part of a CONNECT auth payload recovery reads.
+#[derive(serde::Deserialize)]
+struct RecoveryAuth {
+    pid: Option<String>,
 }
 
 /// `[a,b,…]` from already-valid JSON texts, in one buffer.

@@ -105,14 +105,20 @@ impl Relay {
             .collect()
     }
 
+    /// Broadcasts `event` as `name` to the matching subscribers of `nsp`: one encoding with
+    /// the offset argument, one without, each shared by its recipients.
     fn send_to_matching(&mut self, nsp: &str, name: &str, event: &RelayEvent) {
-        let recipients = self.matching(nsp, event);
-        if recipients.is_empty() {
-            return;
+        let (with_offset, without): (Vec<SocketId>, Vec<SocketId>) = self
+            .matching(nsp, event)
+            .into_iter()
+            .partition(|socket| self.subscribers.get(socket).is_some_and(|s| s.offsets));
+        for (recipients, offsets) in [(with_offset, true), (without, false)] {
+            if !recipients.is_empty() {
+                let emit = live_emit(name, event, offsets);
+                let sent = self.engine.emit_each(self.now, nsp, recipients, &emit);
+                self.stats.events_out += sent as u64;
+            }
         }
-        let emit = Emit::new(name, &[&event.json]);
-        let sent = self.engine.emit_each(self.now, nsp, recipients, &emit);
-        self.stats.events_out += sent as u64;
     }
 
     /// Reacts to what the engine reports: new sockets get their history (or their typed
@@ -120,10 +126,21 @@ impl Relay {
     pub(super) fn on_engine_event(&mut self, event: &Event) {
         match event {
             Event::SocketConnected {
-                socket, nsp, auth, ..
-            } => self.on_connect(*socket, nsp, auth),
-            Event::SocketDisconnected { socket, .. } => {
-                self.subscribers.remove(socket);
+                socket,
+                nsp,
+                auth,
+                recovered,
+                ..
+            } => self.on_connect(*socket, nsp, auth, *recovered),
+            Event::SocketDisconnected { socket, reason } => {
+                let Some(subscriber) = self.subscribers.remove(socket) else {
+                    return;
+                };
+                if let (Some(parked), Some(pid)) = (self.parked.as_mut(), subscriber.pid.clone()) {
+                    if reason.is_recoverable() {
+                        parked.park(self.now, pid, subscriber);
+                    }
+                }
             }
             Event::Message {
                 socket,
@@ -136,8 +153,15 @@ impl Relay {
         }
     }
 
-    fn on_connect(&mut self, socket: SocketId, nsp: &str, auth: &Bytes) {
+    fn on_connect(&mut self, socket: SocketId, nsp: &str, auth: &Bytes, recovered: bool) {
         let auth = ConnectAuth::parse(auth);
+        let pid = self.engine.socket_pid(socket).map(str::to_owned);
+        if recovered {
+            if let Some(subscriber) = self.recover(socket, nsp, pid.as_deref(), auth.offset) {
+                self.subscribers.insert(socket, subscriber);
+                return;
+            }
+        }
         for room in auth.subscription.rooms() {
             let _ = self.engine.join(socket, &room);
         }
@@ -163,8 +187,62 @@ impl Relay {
         let subscriber = Subscriber {
             nsp: nsp.to_owned(),
             subscription: auth.subscription,
+            offsets: auth.offsets && self.parked.is_some(),
+            pid,
         };
         self.subscribers.insert(socket, subscriber);
+    }
+
+    /// A recovered socket: its parked subscription back, and every event after the client's
+    /// last `offset` that it would have received, in order. `None` when the relay cannot
+    /// vouch for the gap (no offset, or events after it already left the history): the
+    /// socket is then treated as new and gets `event_history`.
+    fn recover(
+        &mut self,
+        socket: SocketId,
+        nsp: &str,
+        pid: Option<&str>,
+        offset: Option<u64>,
+    ) -> Option<Subscriber> {
+        let (pid, offset) = (pid?, offset?);
+        let nothing_since = offset + 1 >= self.next_offset;
+        let kept_since = self
+            .history
+            .first_offset()
+            .is_some_and(|first| first <= offset + 1);
+        let covered = nothing_since || kept_since;
+        if !covered {
+            return None;
+        }
+        let subscriber = self
+            .parked
+            .as_mut()?
+            .take_if(self.now, pid, |s| s.nsp == nsp)?;
+        let query = HistoryQuery {
+            filter: subscriber.subscription.clone(),
+            after: Some(offset),
+            ..HistoryQuery::default()
+        };
+        let missed = self.history.page(&query, usize::MAX).events;
+        for event in missed {
+            let names: Vec<String> = if nsp == "/" {
+                vec![default_name(self.config.profile, &event).to_owned()]
+            } else {
+                self.router
+                    .deliveries(&event)
+                    .into_iter()
+                    .filter(|d| d.nsp == nsp)
+                    .map(|d| d.name)
+                    .collect()
+            };
+            for name in names {
+                let emit = live_emit(&name, &event, subscriber.offsets);
+                if self.engine.emit_to(self.now, socket, &emit, None).is_ok() {
+                    self.stats.events_out += 1;
+                }
+            }
+        }
+        Some(subscriber)
     }
 
     /// A page of history of at most `limit` (capped by the configuration) events.
@@ -225,6 +303,17 @@ impl Relay {
         }
         let reply = serde_json::json!({"ok": true, "subscription": subscription.to_json()});
         Ok(Bytes::from(reply.to_string()))
+    }
+}
+
+/// A live event: `[name, event]`, plus its offset as a string last argument for clients
+/// that track offsets (Socket.IO connection state recovery reads the last argument).
+fn live_emit(name: &str, event: &RelayEvent, offsets: bool) -> Emit {
+    if offsets {
+        let offset = format!("\"{}\"", event.offset);
+        Emit::new(name, &[&event.json, offset.as_bytes()])
+    } else {
+        Emit::new(name, &[&event.json])
     }
 }
 

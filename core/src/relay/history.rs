@@ -81,6 +81,12 @@ impl HistoryRing {
         before - self.events.len()
     }
 
+    /// The offset of the oldest event held, if any.
+    #[must_use]
+    pub fn first_offset(&self) -> Option<u64> {
+        self.events.front().map(|e| e.offset)
+    }
+
     /// When the oldest event was accepted (Unix ms), if any.
     #[must_use]
     pub fn oldest_ms(&self) -> Option<u64> {
@@ -160,7 +166,7 @@ impl Page {
 }
 
 /// An offset given as a number or a string of digits (Socket.IO offsets are strings).
-fn offset<'de, D: serde::Deserializer<'de>>(de: D) -> Result<Option<u64>, D::Error> {
+pub(super) fn offset<'de, D: serde::Deserializer<'de>>(de: D) -> Result<Option<u64>, D::Error> {
     #[derive(Deserialize)]
     #[serde(untagged)]
     enum Either {

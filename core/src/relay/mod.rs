@@ -26,6 +26,7 @@ use crate::config::{Config, Mode, NamespacePolicy};
 use crate::engine::Engine;
 use crate::io::{ApiMisuse, Input, Output, SocketId};
 use crate::rng::Rng;
+use crate::socketio::recovery::RecoveryTable;
 use crate::time::earliest;
 use clock::WallClock;
 use config::RelayConfig;
@@ -51,6 +52,8 @@ pub struct Relay {
     dedup: DedupWindow,
     router: TypedRouter,
     subscribers: BTreeMap<SocketId, Subscriber>,
+    /// Subscribers of sockets that lost their transport, by pid, for recovery.
+    parked: Option<RecoveryTable<Subscriber>>,
     stats: RelayStats,
     store: Option<StoreHealth>,
     out: VecDeque<Output>,
@@ -61,6 +64,10 @@ pub struct Relay {
 struct Subscriber {
     nsp: String,
     subscription: Subscription,
+    /// Live events carry their offset as a last argument (connection state recovery).
+    offsets: bool,
+    /// The private id that recovers it, if recovery is on.
+    pid: Option<String>,
 }
 
 /// Counters the relay keeps; `/health` and `/metrics` report them.
@@ -91,6 +98,7 @@ impl Relay {
             namespaces.extend(router.namespaces().map(str::to_owned));
             config.namespaces = NamespacePolicy::Only(namespaces);
         }
+        let window = config.recovery_window.filter(|_| enabled);
         let mut relay_seed = seed;
         relay_seed[0] ^= 0xa5;
         Self {
@@ -104,6 +112,7 @@ impl Relay {
             dedup: DedupWindow::new(relay.dedup_window),
             router,
             subscribers: BTreeMap::new(),
+            parked: window.map(RecoveryTable::new),
             stats: RelayStats::default(),
             store: None,
             out: VecDeque::new(),
@@ -232,6 +241,9 @@ impl Relay {
     /// Moves the relay's clock (never backwards) and expires history past its age.
     fn advance(&mut self, now: Instant) {
         self.now = self.now.max(now);
+        if let Some(parked) = self.parked.as_mut() {
+            parked.handle_timeout(self.now);
+        }
         let age_ms = u64::try_from(self.config.retention_age.as_millis()).unwrap_or(u64::MAX);
         let cutoff = self.clock.unix_ms(self.now).saturating_sub(age_ms);
         self.history.expire_before(cutoff);
@@ -242,8 +254,12 @@ impl Relay {
         if !self.enabled {
             return None;
         }
-        let oldest = self.history.oldest_ms()?;
         let age_ms = u64::try_from(self.config.retention_age.as_millis()).unwrap_or(u64::MAX);
-        self.clock.instant_at(oldest.saturating_add(age_ms))
+        let expiry = self
+            .history
+            .oldest_ms()
+            .and_then(|oldest| self.clock.instant_at(oldest.saturating_add(age_ms)));
+        let parked = self.parked.as_ref().and_then(RecoveryTable::poll_timeout);
+        earliest(expiry, parked)
     }
 }

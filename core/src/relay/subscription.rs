@@ -24,7 +24,7 @@ pub struct Subscription {
 
 /// A CONNECT `auth` payload: a subscription, how much history to send, and fields other
 /// features read (ignored here).
-#[derive(Debug, Default, Deserialize)]
+#[derive(Debug, Deserialize)]
 pub struct ConnectAuth {
     /// The filter.
     #[serde(flatten)]
@@ -32,6 +32,17 @@ pub struct ConnectAuth {
     /// How many events `event_history` holds.
     #[serde(default, alias = "history_limit")]
     pub limit: Option<usize>,
+    /// `false` opts out of the offset argument on live events (connection state recovery
+    /// appends it; clients whose handlers take exactly one argument may not want it).
+    #[serde(default = "yes")]
+    pub offsets: bool,
+    /// The last offset the client saw, sent back by a recovering client.
+    #[serde(default, deserialize_with = "super::history::offset")]
+    pub offset: Option<u64>,
+}
+
+fn yes() -> bool {
+    true
 }
 
 impl ConnectAuth {
@@ -39,7 +50,12 @@ impl ConnectAuth {
     /// "no filter, default history" — a client with odd auth still gets events.
     #[must_use]
     pub fn parse(json: &[u8]) -> Self {
-        serde_json::from_slice(json).unwrap_or_default()
+        serde_json::from_slice(json).unwrap_or(Self {
+            subscription: Subscription::default(),
+            limit: None,
+            offsets: true,
+            offset: None,
+        })
     }
 }
 

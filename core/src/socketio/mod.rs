@@ -4,6 +4,7 @@ pub mod binary;
 pub mod event;
 mod json;
 pub mod packet;
+pub mod recovery;
 pub mod room;
 
 pub use binary::{check_placeholders, Progress, Reassembly};

@@ -187,6 +187,18 @@ impl Packet {
         Packet::with_data(PacketKind::Connect, nsp, None, json_object(b"sid", sid), 0)
     }
 
+    /// A CONNECT reply `{"sid":…,"pid":…}`: the private id a client sends back to recover
+    /// its socket after losing its transport (connection state recovery).
+    pub fn connect_ok_recoverable(nsp: &str, sid: &str, pid: &str) -> Packet {
+        let mut data = Vec::with_capacity(sid.len() + pid.len() + 20);
+        data.extend_from_slice(b"{\"sid\":");
+        super::json::push_json_string(&mut data, sid);
+        data.extend_from_slice(b",\"pid\":");
+        super::json::push_json_string(&mut data, pid);
+        data.push(b'}');
+        Packet::with_data(PacketKind::Connect, nsp, None, Bytes::from(data), 0)
+    }
+
     /// A CONNECT_ERROR with data `{"message":"<message>"}`, the server's refusal of a namespace
     /// CONNECT in the shape official clients surface to the application.
     pub fn connect_error(nsp: &str, message: &str) -> Packet {

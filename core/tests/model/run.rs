@@ -24,6 +24,8 @@ fn config() -> Config {
         ping_timeout: PING_TIMEOUT,
         connect_timeout: CONNECT_TIMEOUT,
         namespaces: NamespacePolicy::Only(vec!["/".to_owned(), "/admin".to_owned()]),
+        // The model has no parked sockets; recovery has its own tests (tests/recovery.rs).
+        recovery_window: None,
         ..Config::default()
     }
 }

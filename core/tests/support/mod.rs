@@ -19,7 +19,7 @@ use iorelay_core::engineio::packet::Frame;
 use iorelay_core::engineio::payload;
 use iorelay_core::http::{parse_request_head, HeadLimits, RequestHead, Response};
 use iorelay_core::{
-    Body, CloseReason, Config, ConnId, Engine, Event, Input, Output, SessionId, SocketId,
+    Body, CloseReason, Config, ConnId, Engine, Event, Input, Output, Relay, SessionId, SocketId,
 };
 
 /// The seed every harness engine uses, so ids are the same on every run.
@@ -86,6 +86,27 @@ pub fn sio(query: &str) -> String {
 }
 
 /// The polling endpoint of the Socket.IO session `sid`.
+/// The `sid` of a Socket.IO CONNECT reply frame `40<nsp_prefix>{"sid":…,"pid":…}`; checks
+/// the reply carries a 20-character sid and, with recovery on, a different `pid`.
+///
+/// # Panics
+/// If `frame` is not such a reply.
+pub fn connect_reply_sid(frame: &str, nsp_prefix: &str) -> String {
+    let head = format!("40{nsp_prefix}");
+    let data: serde_json::Value = frame
+        .strip_prefix(&head)
+        .and_then(|rest| serde_json::from_str(rest).ok())
+        .unwrap_or_else(|| panic!("not a CONNECT reply: {frame}"));
+    let sid = data["sid"]
+        .as_str()
+        .unwrap_or_else(|| panic!("no sid: {frame}"));
+    assert_eq!(sid.len(), 20, "{frame}");
+    if let Some(pid) = data.get("pid") {
+        assert_ne!(pid.as_str(), Some(sid), "the pid is private: {frame}");
+    }
+    sid.to_owned()
+}
+
 pub fn polling(sid: &str) -> String {
     sio(&format!("transport=polling&sid={sid}"))
 }
@@ -263,11 +284,48 @@ pub struct Opened {
     pub sid: String,
 }
 
-/// An engine on virtual time, driven by hand: each call feeds one input or command at the
-/// harness's `now` and drains every output.
-pub struct Harness {
+/// What a harness drives: the protocol engine, or the relay around it — both take one input
+/// and are drained to `Timeout`.
+pub trait Machine {
+    /// A machine with `config` started at `now`.
+    fn start(config: Config, now: Instant) -> Self;
+    /// Feeds one input.
+    fn feed(&mut self, input: Input);
+    /// The next output.
+    fn next_output(&mut self) -> Output;
+}
+
+impl Machine for Engine {
+    fn start(config: Config, now: Instant) -> Self {
+        Engine::new(config, now, SEED)
+    }
+    fn feed(&mut self, input: Input) {
+        self.handle_input(input)
+            .expect("the harness uses the API correctly");
+    }
+    fn next_output(&mut self) -> Output {
+        self.poll_output()
+    }
+}
+
+impl Machine for Relay {
+    fn start(config: Config, now: Instant) -> Self {
+        Relay::new(config, now, SEED)
+    }
+    fn feed(&mut self, input: Input) {
+        self.handle_input(input)
+            .expect("the harness uses the API correctly");
+    }
+    fn next_output(&mut self) -> Output {
+        self.poll_output()
+    }
+}
+
+/// An engine (or a relay) on virtual time, driven by hand: each call feeds one input or
+/// command at the harness's `now` and drains every output.
+pub struct Harness<M: Machine = Engine> {
     /// The engine under test.
-    pub engine: Engine,
+    pub engine: M,
     /// The origin of virtual time.
     pub t0: Instant,
     /// The instant inputs are stamped with.
@@ -278,18 +336,31 @@ pub struct Harness {
 impl Harness {
     /// An engine with `config` started at `t0`.
     pub fn new(config: Config) -> Self {
-        let t0 = t0();
-        Self {
-            engine: Engine::new(config, t0, SEED),
-            t0,
-            now: t0,
-            given: BTreeSet::new(),
-        }
+        Self::start(config)
     }
 
     /// An engine with the default configuration.
     pub fn default_config() -> Self {
         Self::new(Config::default())
+    }
+}
+
+impl Harness<Relay> {
+    /// A relay with `config` started at `t0`.
+    pub fn relay(config: Config) -> Self {
+        Self::start(config)
+    }
+}
+
+impl<M: Machine> Harness<M> {
+    fn start(config: Config) -> Self {
+        let t0 = t0();
+        Self {
+            engine: M::start(config, t0),
+            t0,
+            now: t0,
+            given: BTreeSet::new(),
+        }
     }
 
     /// Moves the harness clock to `t0 + after` (inputs are stamped with it); feeds nothing.
@@ -323,9 +394,7 @@ impl Harness {
             }
             _ => {}
         }
-        self.engine
-            .handle_input(input)
-            .expect("the harness uses the API correctly");
+        self.engine.feed(input);
         self.drain()
     }
 
@@ -401,7 +470,7 @@ impl Harness {
     pub fn drain(&mut self) -> Drained {
         let mut outputs = Vec::new();
         loop {
-            match self.engine.poll_output() {
+            match self.engine.next_output() {
                 Output::Timeout(next) => return Drained { outputs, next },
                 output => {
                     if let Some(conn) = output_conn(&output) {
