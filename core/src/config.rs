@@ -6,6 +6,7 @@
 use std::time::Duration;
 
 use crate::http::CorsPolicy;
+use crate::relay::config::RelayConfig;
 
 /// Everything the engine needs to know that is not an input.
 #[derive(Debug, Clone)]
@@ -44,6 +45,8 @@ pub struct Config {
     pub mode: Mode,
     /// Facts about the process the runtime fills in, reported by `/health`.
     pub server: ServerInfo,
+    /// What the relay does with events: profile, limits, history, routing.
+    pub relay: RelayConfig,
 }
 
 /// Which Engine.IO endpoint a request is for.
@@ -117,6 +120,7 @@ impl Default for Config {
             max_body: 1024 * 1024,
             mode: Mode::Embedded,
             server: ServerInfo::default(),
+            relay: RelayConfig::default(),
         }
     }
 }
