@@ -1,5 +1,5 @@
-//! The command line of both binaries as users run it: `config show`, `status`, `stop`, and
-//! `serve` on a port another relay holds.
+//! The command line of both binaries as users run it: `config show`, `status`, `stop`. (A
+//! `serve` on a port another relay holds is a runtime scenario: `runtime_scenarios`.)
 
 use std::path::PathBuf;
 use std::process::{Command, ExitStatus, Stdio};
@@ -175,28 +175,6 @@ fn status_with_no_relay_says_so_and_exits_non_zero() {
         let out = run(rt, &home(), &["status"], &[("IORELAY_PORT", &port)]);
         assert_eq!(out.status.code(), Some(3), "{}", rt.label);
         assert_eq!(out.stdout, format!("no relay on 127.0.0.1:{port}\n"));
-    }
-}
-
-#[test]
-fn serve_on_a_port_a_relay_holds_names_the_holder_and_exits_non_zero() {
-    for rt in &BOTH {
-        let server = rt.start(&[]);
-        let pid = server.get("/health").json()["pid"].clone();
-        let port = server.port.to_string();
-        let out = run(rt, &home(), &["serve", "--port", &port], &[]);
-        assert_eq!(out.status.code(), Some(1), "{}: {}", rt.label, out.stderr);
-        assert!(
-            out.stderr
-                .contains(&format!("port {port} is already used by iorelay "))
-                && out.stderr.contains(&format!("(pid {pid}, up "))
-                && out
-                    .stderr
-                    .contains(&format!("stop it with `{} stop --port {port}`", rt.name)),
-            "{}: {}",
-            rt.label,
-            out.stderr
-        );
     }
 }
 
