@@ -4,18 +4,33 @@
 //! errors; parsing an argument list does no IO (DESIGN §1). clap does the parsing because it
 //! does it well: help, usage, suggestions and errors users expect.
 
+mod client;
+mod config_cmd;
+mod flags;
+mod serve;
+
 use std::ffi::OsString;
-use std::time::Duration;
 
-use clap::{Args, CommandFactory, FromArgMatches, Parser, Subcommand};
+use clap::{CommandFactory, FromArgMatches, Parser, Subcommand};
 
-use crate::config::{Config, ServerInfo};
+pub use client::ClientArgs;
+pub use config_cmd::ConfigCommand;
+pub use flags::{ClientFlags, SettingFlags};
+pub use serve::ServeArgs;
+
+/// What every command's `--help` ends with: where settings come from.
+pub const SETTINGS_HELP: &str = "\
+Settings, lowest layer first: built-in defaults; environment variables (IORELAY_<KEY>, e.g.
+IORELAY_PORT; CLAUDE_MPM_SERVER_HOST/PORT as aliases); the config file (--config, else
+$IORELAY_CONFIG, else $XDG_CONFIG_HOME/iorelay/config.toml or ~/.config/iorelay/config.toml);
+then flags. `iorelay config show` prints every effective value and where it came from.";
 
 /// A parsed command line.
 #[derive(Debug, Clone, PartialEq, Eq, Parser)]
 #[command(
     version,
     about = "Real-time event relay for AI coding agents: Engine.IO v4 / Socket.IO v5 server",
+    after_help = SETTINGS_HELP,
     args_conflicts_with_subcommands = true
 )]
 pub struct Cli {
@@ -32,71 +47,19 @@ pub struct Cli {
 #[non_exhaustive]
 pub enum Command {
     /// Run the relay server (the default command).
+    #[command(after_help = SETTINGS_HELP)]
     Serve(ServeArgs),
-}
-
-/// Flags of `serve`.
-#[derive(Debug, Clone, PartialEq, Eq, Args)]
-pub struct ServeArgs {
-    /// Address to listen on.
-    #[arg(long, default_value = "127.0.0.1")]
-    pub host: String,
-    /// Port to listen on (0 picks a free port).
-    #[arg(long, default_value_t = 8765)]
-    pub port: u16,
-    /// Behave as the public Engine.IO v4 / Socket.IO v5 protocol test suites expect: raw
-    /// Engine.IO echo at /engine.io/, Socket.IO test namespaces at /socket.io/, short timers.
-    #[arg(long)]
-    pub conformance: bool,
-    /// Engine.IO ping interval in milliseconds.
-    #[arg(long, value_name = "MS")]
-    pub ping_interval: Option<u64>,
-    /// Engine.IO pong timeout in milliseconds.
-    #[arg(long, value_name = "MS")]
-    pub ping_timeout: Option<u64>,
-    /// Largest Engine.IO message or POST body in bytes.
-    #[arg(long, value_name = "BYTES")]
-    pub max_payload: Option<usize>,
-    /// Log level: error, warn, info, debug.
-    #[arg(long, default_value = "info")]
-    pub log: String,
-}
-
-impl Default for ServeArgs {
-    fn default() -> Self {
-        Self {
-            host: "127.0.0.1".to_owned(),
-            port: 8765,
-            conformance: false,
-            ping_interval: None,
-            ping_timeout: None,
-            max_payload: None,
-            log: "info".to_owned(),
-        }
-    }
-}
-
-impl ServeArgs {
-    /// The engine configuration these flags ask for, with the runtime's process facts.
-    #[must_use]
-    pub fn config(&self, server: ServerInfo) -> Config {
-        let mut config = if self.conformance {
-            Config::conformance()
-        } else {
-            Config::default()
-        };
-        if let Some(ms) = self.ping_interval {
-            config.ping_interval = Duration::from_millis(ms);
-        }
-        if let Some(ms) = self.ping_timeout {
-            config.ping_timeout = Duration::from_millis(ms);
-        }
-        if let Some(bytes) = self.max_payload {
-            config.max_payload = bytes;
-        }
-        config.server = server;
-        config
-    }
+    /// Say whether a relay answers on the configured host and port, with its version, pid,
+    /// uptime, clients and events; exits 0 when one does, 3 when nothing listens.
+    #[command(after_help = SETTINGS_HELP)]
+    Status(ClientArgs),
+    /// Ask the relay on the configured host and port to shut down gracefully, and wait (up to
+    /// 5 s) until it has; exits 1 when no relay answers.
+    #[command(after_help = SETTINGS_HELP)]
+    Stop(ClientArgs),
+    /// Inspect the configuration.
+    #[command(subcommand)]
+    Config(ConfigCommand),
 }
 
 /// Why parsing ended without a command: help or version asked for (`code` 0, print to
@@ -141,14 +104,18 @@ mod tests {
         list.iter().map(OsString::from).collect()
     }
 
+    fn given(pairs: &[(&'static str, &str)]) -> Vec<(&'static str, String)> {
+        pairs.iter().map(|(k, v)| (*k, (*v).to_owned())).collect()
+    }
+
     #[test]
-    fn no_arguments_means_serve_with_defaults() {
+    fn no_arguments_means_serve_with_no_flags() {
         let command = parse("iorelay", args(&["iorelay"])).unwrap();
         assert_eq!(command, Command::Serve(ServeArgs::default()));
     }
 
     #[test]
-    fn serve_flags_are_parsed() {
+    fn serve_flags_are_handed_back_by_setting_key() {
         let command = parse(
             "iorelay",
             args(&[
@@ -159,21 +126,26 @@ mod tests {
                 "--port",
                 "3000",
                 "--conformance",
+                "--ping-interval",
+                "500",
+                "--config",
+                "/etc/iorelay.toml",
             ]),
         )
         .unwrap();
-        let Command::Serve(serve) = command;
+        let Command::Serve(serve) = command else {
+            panic!("{command:?}")
+        };
+        assert_eq!(serve.config.as_deref(), Some("/etc/iorelay.toml"));
         assert_eq!(
-            (serve.host.as_str(), serve.port, serve.conformance),
-            ("0.0.0.0", 3000, true)
+            serve.flags(),
+            given(&[
+                ("host", "0.0.0.0"),
+                ("port", "3000"),
+                ("conformance", "true"),
+                ("ping_interval_ms", "500"),
+            ])
         );
-        let config = serve.config(ServerInfo {
-            pid: 1,
-            port: 3000,
-            started_unix_ms: 0,
-        });
-        assert_eq!(config.ping_interval, Duration::from_millis(300));
-        assert_eq!(config.server.port, 3000);
     }
 
     #[test]
@@ -183,22 +155,72 @@ mod tests {
             args(&["iorelay", "--port", "0", "--conformance"]),
         )
         .unwrap();
-        let Command::Serve(serve) = command;
-        assert_eq!((serve.port, serve.conformance), (0, true));
+        let Command::Serve(serve) = command else {
+            panic!("{command:?}")
+        };
+        assert_eq!(
+            serve.flags(),
+            given(&[("port", "0"), ("conformance", "true")])
+        );
     }
 
     #[test]
-    fn help_exits_zero_and_names_the_binary() {
+    fn status_and_stop_take_where_the_relay_is() {
+        let command = parse(
+            "iorelay",
+            args(&["iorelay", "status", "--port", "9000", "--config", "c.toml"]),
+        )
+        .unwrap();
+        let Command::Status(status) = command else {
+            panic!("{command:?}")
+        };
+        assert_eq!(status.config.as_deref(), Some("c.toml"));
+        assert_eq!(status.flags(), given(&[("port", "9000")]));
+        let command = parse("iorelay", args(&["iorelay", "stop", "--token", "t"])).unwrap();
+        assert!(matches!(command, Command::Stop(stop) if stop.flags() == given(&[("token", "t")])));
+    }
+
+    #[test]
+    fn status_has_no_serve_flags() {
+        let exit = parse("iorelay", args(&["iorelay", "status", "--conformance"])).unwrap_err();
+        assert_eq!(exit.code, 2);
+    }
+
+    #[test]
+    fn config_show_takes_the_serve_flags() {
+        let command = parse(
+            "iorelay",
+            args(&["iorelay", "config", "show", "--log", "debug"]),
+        )
+        .unwrap();
+        let Command::Config(ConfigCommand::Show(show)) = command else {
+            panic!("{command:?}")
+        };
+        assert_eq!(show.flags(), given(&[("log", "debug")]));
+    }
+
+    #[test]
+    fn help_exits_zero_names_the_binary_and_says_where_settings_come_from() {
         let exit = parse("iorelay-std", args(&["iorelay-std", "serve", "--help"])).unwrap_err();
         assert_eq!(exit.code, 0);
         assert!(exit.message.contains("iorelay-std serve"));
         assert!(exit.message.contains("--conformance"));
+        assert!(exit
+            .message
+            .contains("IORELAY_PORT, CLAUDE_MPM_SERVER_PORT"));
+        assert!(exit.message.contains("~/.config/iorelay/config.toml"));
+        for command in ["status", "stop"] {
+            let exit = parse("iorelay", args(&["iorelay", command, "--help"])).unwrap_err();
+            assert_eq!(exit.code, 0);
+            assert!(exit.message.contains("IORELAY_HOST"), "{}", exit.message);
+        }
     }
 
     #[test]
-    fn a_bad_port_is_a_usage_error() {
+    fn a_bad_value_is_a_usage_error_saying_what_was_expected() {
         let exit = parse("iorelay", args(&["iorelay", "serve", "--port", "70000"])).unwrap_err();
         assert_eq!(exit.code, 2);
         assert!(exit.message.contains("--port"));
+        assert!(exit.message.contains("expected a port number (0-65535)"));
     }
 }

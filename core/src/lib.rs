@@ -77,6 +77,7 @@ pub mod http;
 pub mod io;
 pub mod relay;
 pub mod rng;
+pub mod settings;
 pub mod socketio;
 pub mod time;
 

@@ -19,10 +19,11 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use async_io::{Async, Timer};
-use iorelay_core::cli::{self, Command, ServeArgs};
+use iorelay_core::cli;
+use iorelay_core::settings::Settings;
 use iorelay_core::{Mode, Relay};
-use iorelay_std::log;
-use iorelay_std::process::{random_seed, server_info, shutdown_on_signals, ConnectionTimeouts};
+use iorelay_std::process::{random_seed, server_info, shutdown_on_signals};
+use iorelay_std::{commands, control, log};
 use smol::future::{self, FutureExt};
 use smol::Executor;
 use tungstenite::protocol::WebSocketConfig;
@@ -40,42 +41,44 @@ const INBOX_CAPACITY: usize = 1024;
 const FLUSH_ON_SHUTDOWN: Duration = Duration::from_secs(2);
 
 fn main() -> ExitCode {
-    let args = match cli::parse("iorelay", std::env::args_os()) {
-        Ok(Command::Serve(args)) => args,
-        Ok(other) => {
-            eprintln!("iorelay: {other:?} is not supported by this binary");
-            return ExitCode::from(2);
-        }
-        Err(exit) => {
-            if exit.code == 0 {
-                print!("{}", exit.message);
-            } else {
-                eprint!("{}", exit.message);
-            }
-            return ExitCode::from(u8::try_from(exit.code).unwrap_or(2));
-        }
+    let code = match cli::parse("iorelay", std::env::args_os()) {
+        Ok(command) => match commands::run("iorelay", command) {
+            Ok(code) => code,
+            Err(args) => match commands::serve_settings("iorelay", &args) {
+                Ok(settings) => {
+                    log::init(&settings.log);
+                    match serve(&settings) {
+                        Ok(()) => 0,
+                        Err(message) => {
+                            eprintln!("iorelay: {message}");
+                            1
+                        }
+                    }
+                }
+                Err(code) => code,
+            },
+        },
+        Err(exit) => commands::print_cli_exit(&exit),
     };
-    iorelay_std::log::init(&args.log);
-    match serve(&args) {
-        Ok(()) => ExitCode::SUCCESS,
-        Err(message) => {
-            eprintln!("iorelay: {message}");
-            ExitCode::from(1)
-        }
-    }
+    ExitCode::from(u8::try_from(code).unwrap_or(1))
 }
 
-fn serve(args: &ServeArgs) -> Result<(), String> {
-    let address = format!("{}:{}", args.host, args.port);
-    let listener = TcpListener::bind((args.host.as_str(), args.port))
-        .map_err(|err| format!("cannot listen on {address}: {err}"))?;
+fn serve(settings: &Settings) -> Result<(), String> {
+    let address = format!("{}:{}", settings.host, settings.port);
+    let listener = TcpListener::bind((settings.host.as_str(), settings.port)).map_err(|err| {
+        if err.kind() == std::io::ErrorKind::AddrInUse {
+            control::busy_port("iorelay", &settings.host, settings.port)
+        } else {
+            format!("cannot listen on {address}: {err}")
+        }
+    })?;
     let local = listener
         .local_addr()
         .map_err(|err| format!("cannot listen on {address}: {err}"))?;
     let listener =
         Async::new(listener).map_err(|err| format!("cannot listen on {address}: {err}"))?;
     let (info, started) = server_info(local.port());
-    let config = args.config(info);
+    let config = settings.engine_config(info);
     // Signals are handled before the listening line, so whoever waits for it can stop us.
     let (stop_tx, stop_rx) = smol::channel::bounded(1);
     if let Err(err) = shutdown_on_signals(move || {
@@ -103,7 +106,11 @@ fn serve(args: &ServeArgs) -> Result<(), String> {
     let (inbox_tx, inbox_rx) = smol::channel::bounded(INBOX_CAPACITY);
     let shared = Arc::new(Shared {
         inbox: inbox_tx,
-        deadlines: deadlines(),
+        deadlines: Deadlines {
+            header: settings.header_timeout,
+            idle: settings.idle_timeout,
+            close_linger: Duration::from_secs(1),
+        },
         websocket: WebSocketConfig::default()
             .max_message_size(Some(config.max_payload))
             .max_frame_size(Some(config.max_payload))
@@ -138,15 +145,4 @@ fn serve(args: &ServeArgs) -> Result<(), String> {
     });
     log!(Info, "stopped");
     Ok(())
-}
-
-/// Connection deadlines; `IORELAY_HEADER_TIMEOUT_MS` and `IORELAY_IDLE_TIMEOUT_MS` override
-/// the header-read (10 s) and idle keep-alive (60 s) ones.
-fn deadlines() -> Deadlines {
-    let timeouts = ConnectionTimeouts::from_env();
-    Deadlines {
-        header: timeouts.header,
-        idle: timeouts.idle,
-        close_linger: Duration::from_secs(1),
-    }
 }

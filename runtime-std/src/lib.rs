@@ -1,5 +1,6 @@
 //! iorelay on blocking std threads (the `iorelay-std` binary), and the helpers both runtimes
-//! share (logging, signals, seeds, the websocket handshake reply, websocket data frames).
+//! share (logging, signals, seeds, the websocket handshake reply, websocket data frames, the
+//! settings' IO, and the commands that talk to a running relay: status, stop, config show).
 //!
 //! Why the shared helpers live here: they do IO, so they cannot live in core, and this crate
 //! depends on no async crate, so the smol runtime can reuse them (DESIGN §1). The runtime
@@ -54,14 +55,17 @@
 //! | websocket message and frame | `Config::max_payload` (tungstenite `max_message_size`/`max_frame_size`); beyond it `Input::WsTooLarge` |
 //! | outbound queue | 4 MiB: crossing it sends `Input::Congestion { congested: true }`, draining under 2 MiB sends `false`; the engine decides what happens. A peer flooding pings without reading is closed at 16 MiB. A close for a congested connection closes it at once |
 //! | write batch | 256 KiB per write |
-//! | header deadline | 10 s from the first byte of a request to its end (`IORELAY_HEADER_TIMEOUT_MS`) |
-//! | idle deadline | 60 s without a request on a keep-alive connection (`IORELAY_IDLE_TIMEOUT_MS`); neither deadline applies while a request is held |
+//! | header deadline | 10 s from the first byte of a request to its end (setting `header_timeout_ms`) |
+//! | idle deadline | 60 s without a request on a keep-alive connection (setting `idle_timeout_ms`); neither deadline applies while a request is held |
 //! | stalled write | 60 s without progress (`SO_SNDTIMEO`): the peer is gone |
 //! | linger | 2 s after a closing HTTP reply (half-closed, so the peer reads it rather than a reset) or a websocket close frame (for the peer's answering close) |
 //! | shutdown | SIGINT/SIGTERM: `Engine::shutdown`, drain, then every connection flushes what it was sent and closes; at most 2 s, then exit 0 |
 //! | thread stacks | 256 KiB per connection thread |
 
 pub mod client;
+pub mod commands;
+pub mod control;
 pub mod log;
 pub mod process;
+pub mod settings_io;
 pub mod wsframe;

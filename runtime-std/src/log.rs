@@ -1,4 +1,5 @@
-//! One line per notable thing on stderr, filtered by level (`--log` or `IORELAY_LOG`).
+//! One line per notable thing on stderr, filtered by level (the `log` setting: `--log`,
+//! `IORELAY_LOG` or the config file).
 
 use std::fmt;
 use std::io::Write;
@@ -43,14 +44,9 @@ impl Level {
 
 static LEVEL: AtomicU8 = AtomicU8::new(Level::Info as u8);
 
-/// Sets the level from the `--log` flag, overridden by `IORELAY_LOG` when that is set and valid.
-pub fn init(flag: &str) {
-    let from_env = std::env::var("IORELAY_LOG")
-        .ok()
-        .and_then(|v| Level::parse(&v));
-    let level = from_env
-        .or_else(|| Level::parse(flag))
-        .unwrap_or(Level::Info);
+/// Sets the level from the resolved `log` setting (info if it names no level).
+pub fn init(level: &str) {
+    let level = Level::parse(level).unwrap_or(Level::Info);
     LEVEL.store(level as u8, Ordering::Relaxed);
 }
 

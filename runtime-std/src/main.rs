@@ -3,23 +3,19 @@
 
 mod server;
 
-use iorelay_core::cli::{self, Command};
+use iorelay_core::cli;
+use iorelay_std::commands;
 
 fn main() {
     let code = match cli::parse("iorelay-std", std::env::args_os()) {
-        Ok(Command::Serve(args)) => server::serve(&args),
-        Ok(other) => {
-            eprintln!("iorelay-std: {other:?} is not supported by this binary");
-            2
-        }
-        Err(exit) => {
-            if exit.code == 0 {
-                print!("{}", exit.message);
-            } else {
-                eprint!("{}", exit.message);
-            }
-            exit.code
-        }
+        Ok(command) => match commands::run("iorelay-std", command) {
+            Ok(code) => code,
+            Err(args) => match commands::serve_settings("iorelay-std", &args) {
+                Ok(settings) => server::serve(&settings),
+                Err(code) => code,
+            },
+        },
+        Err(exit) => commands::print_cli_exit(&exit),
     };
     std::process::exit(code);
 }

@@ -3,7 +3,7 @@
 
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
-use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+use std::time::{Instant, SystemTime, UNIX_EPOCH};
 
 use iorelay_core::http::Response;
 use iorelay_core::ServerInfo;
@@ -81,32 +81,4 @@ pub fn websocket_accept(key: &str) -> Response {
             "sec-websocket-accept",
             tungstenite::handshake::derive_accept_key(key.as_bytes()),
         )
-}
-
-/// How long a connection may take to send a request head, and stay idle between requests.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct ConnectionTimeouts {
-    /// A request head started arriving and did not complete within this: close.
-    pub header: Duration,
-    /// No request for this long on a keep-alive connection: close.
-    pub idle: Duration,
-}
-
-impl ConnectionTimeouts {
-    /// 10 s and 60 s, overridden by `IORELAY_HEADER_TIMEOUT_MS` and `IORELAY_IDLE_TIMEOUT_MS`
-    /// (tests shorten them).
-    #[must_use]
-    pub fn from_env() -> Self {
-        let millis = |name: &str, default: u64| {
-            let ms = std::env::var(name)
-                .ok()
-                .and_then(|value| value.parse().ok())
-                .unwrap_or(default);
-            Duration::from_millis(ms)
-        };
-        Self {
-            header: millis("IORELAY_HEADER_TIMEOUT_MS", 10_000),
-            idle: millis("IORELAY_IDLE_TIMEOUT_MS", 60_000),
-        }
-    }
 }

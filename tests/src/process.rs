@@ -87,6 +87,12 @@ impl Server {
             .args(["serve", "--port", "0", "--log", "warn"])
             .args(args)
             .env_remove("IORELAY_LOG")
+            .env_remove("IORELAY_CONFIG")
+            // No developer's own config file changes what a test server does.
+            .env(
+                "XDG_CONFIG_HOME",
+                std::env::temp_dir().join("iorelay-tests-no-config"),
+            )
             .envs(env.iter().copied())
             .stdin(Stdio::null())
             .stdout(Stdio::piped())

@@ -48,7 +48,7 @@ pub fn all() -> Vec<(&'static str, RuntimeScenario)> {
         sigterm_closes_websockets_with_1001_and_exits_zero,
         sigterm_answers_a_held_poll_with_503_and_exits_zero,
         sigterm_on_an_idle_server_exits_zero,
-        a_busy_port_is_exit_1_naming_the_address,
+        a_busy_port_is_exit_1_naming_the_relay_that_holds_it,
         help_exits_zero_and_names_the_binary,
         a_websocket_client_that_never_reads_is_cut_off_at_the_outbound_queue_cap,
     ]
@@ -371,7 +371,7 @@ fn sigterm_on_an_idle_server_exits_zero(rt: &RuntimeUnderTest) {
     assert_eq!(server.wait_exit(WAIT).code(), Some(0));
 }
 
-fn a_busy_port_is_exit_1_naming_the_address(rt: &RuntimeUnderTest) {
+fn a_busy_port_is_exit_1_naming_the_relay_that_holds_it(rt: &RuntimeUnderTest) {
     let server = rt.start(&[]);
     let mut second = Command::new(rt.binary())
         .args(["serve", "--port", &server.port.to_string()])
@@ -384,8 +384,13 @@ fn a_busy_port_is_exit_1_naming_the_address(rt: &RuntimeUnderTest) {
     let status = wait_exit(&mut second, WAIT);
     let (stdout, stderr) = read_output(&mut second);
     assert_eq!(status.code(), Some(1));
+    let (port, pid) = (server.port, server.get("/health").json()["pid"].clone());
+    let holder = format!("port {port} is already used by iorelay ");
+    let hint = format!("; stop it with `{} stop --port {port}`", rt.name);
     assert!(
-        stderr.contains(&format!("127.0.0.1:{}", server.port)),
+        stderr.contains(&holder)
+            && stderr.contains(&format!("(pid {pid}, up "))
+            && stderr.contains(&hint),
         "{stderr}"
     );
     assert_eq!(stdout, "");

@@ -13,11 +13,10 @@ use std::net::TcpListener;
 use std::sync::{mpsc, Arc};
 use std::time::Duration;
 
-use iorelay_core::cli::ServeArgs;
 use iorelay_core::http::RequestHead;
+use iorelay_core::settings::Settings as Resolved;
 use iorelay_core::{Config, Relay};
-use iorelay_std::process::ConnectionTimeouts;
-use iorelay_std::{log, process};
+use iorelay_std::{control, log, process};
 
 use driver::{Driver, Msg};
 
@@ -44,13 +43,12 @@ pub struct Settings {
 }
 
 impl Settings {
-    /// Settings for `config`; `IORELAY_HEADER_TIMEOUT_MS` and `IORELAY_IDLE_TIMEOUT_MS`
-    /// override the 10 s and 60 s deadlines.
-    pub fn new(config: &Config) -> Self {
-        let timeouts = ConnectionTimeouts::from_env();
+    /// Settings for `config` with the resolved settings' connection deadlines
+    /// (`header_timeout_ms`, `idle_timeout_ms`).
+    pub fn new(config: &Config, resolved: &Resolved) -> Self {
         Self {
-            header_timeout: timeouts.header,
-            idle_timeout: timeouts.idle,
+            header_timeout: resolved.header_timeout,
+            idle_timeout: resolved.idle_timeout,
             queue_bound: QUEUE_BOUND,
             max_payload: config.max_payload,
             config: config.clone(),
@@ -64,7 +62,7 @@ impl Settings {
 
     #[cfg(test)]
     fn for_tests() -> Self {
-        Self::new(&Config::default())
+        Self::new(&Config::default(), &Resolved::defaults(false, &[]))
     }
 
     #[cfg(test)]
@@ -74,19 +72,24 @@ impl Settings {
 }
 
 /// Serves until SIGINT or SIGTERM; returns the process exit code.
-pub fn serve(args: &ServeArgs) -> i32 {
-    log::init(&args.log);
-    let listener = match TcpListener::bind((args.host.as_str(), args.port)) {
+pub fn serve(settings: &Resolved) -> i32 {
+    log::init(&settings.log);
+    let listener = match TcpListener::bind((settings.host.as_str(), settings.port)) {
         Ok(listener) => listener,
+        Err(err) if err.kind() == std::io::ErrorKind::AddrInUse => {
+            let holder = control::busy_port("iorelay-std", &settings.host, settings.port);
+            eprintln!("iorelay-std: {holder}");
+            return 1;
+        }
         Err(err) => {
             eprintln!(
                 "iorelay-std: cannot listen on {}: {err}",
-                display_addr(&args.host, args.port)
+                display_addr(&settings.host, settings.port)
             );
             return 1;
         }
     };
-    match run(listener, args) {
+    match run(listener, settings) {
         Ok(()) => 0,
         Err(err) => {
             eprintln!("iorelay-std: {err}");
@@ -95,12 +98,12 @@ pub fn serve(args: &ServeArgs) -> i32 {
     }
 }
 
-fn run(listener: TcpListener, args: &ServeArgs) -> std::io::Result<()> {
+fn run(listener: TcpListener, resolved: &Resolved) -> std::io::Result<()> {
     let addr = listener.local_addr()?;
     let (info, started) = process::server_info(addr.port());
-    let config = args.config(info);
+    let config = resolved.engine_config(info);
     let mode = format!("{:?}", config.mode).to_lowercase();
-    let settings = Arc::new(Settings::new(&config));
+    let settings = Arc::new(Settings::new(&config, resolved));
     let engine = Relay::new(config, started, process::random_seed());
     let (to_driver, inbox) = mpsc::sync_channel(DRIVER_QUEUE);
     let on_signal = to_driver.clone();

@@ -1,0 +1,362 @@
+//! The one table of settings: each key's environment variables, flag, kind, description, and
+//! how it reads and writes the effective [`Settings`].
+//!
+//! Why a table of functions: the environment, the config file, the flags, `config show`,
+//! `--help` and docs/operations.md all walk this list, so a setting added here exists in every
+//! layer at once, and its default is whatever `Config::default()` (or `conformance()`) says —
+//! written nowhere else.
+
+use std::time::Duration;
+
+use super::value::{Kind, Value};
+use super::Settings;
+use crate::http::CorsPolicy;
+use crate::relay::config::Profile;
+
+/// One setting.
+#[derive(Debug, Clone, Copy)]
+pub struct Setting {
+    /// The key in the config file and in `config show`.
+    pub key: &'static str,
+    /// Environment variables that set it: `IORELAY_<KEY>` first, then aliases it yields to.
+    pub env: &'static [&'static str],
+    /// The long flag, without `--`.
+    pub flag: &'static str,
+    /// The value's shape.
+    pub kind: Kind,
+    /// What it does, for `--help`, `config show` and the docs.
+    pub about: &'static str,
+    /// Said instead of the computed default where that depends on the machine.
+    pub default_note: Option<&'static str>,
+    /// The effective value; `None` when unset (a secret nobody gave).
+    pub(super) get: fn(&Settings) -> Option<Value>,
+    /// Stores a value of `kind`.
+    pub(super) set: fn(&mut Settings, &Value),
+}
+
+impl Setting {
+    /// The primary environment variable, `IORELAY_<KEY>`.
+    #[must_use]
+    pub fn env_var(&self) -> &'static str {
+        self.env[0]
+    }
+
+    /// The setting named `key`.
+    #[must_use]
+    pub fn named(key: &str) -> Option<&'static Setting> {
+        SETTINGS.iter().find(|setting| setting.key == key)
+    }
+}
+
+fn ms(duration: Duration) -> Option<Value> {
+    Some(Value::Int(
+        u64::try_from(duration.as_millis()).unwrap_or(u64::MAX),
+    ))
+}
+
+fn count(n: usize) -> Option<Value> {
+    Some(Value::Int(u64::try_from(n).unwrap_or(u64::MAX)))
+}
+
+fn text(text: &str) -> Option<Value> {
+    Some(Value::Text(text.to_owned()))
+}
+
+const DAY: u64 = 24 * 3600;
+
+/// Every setting, in the order `config show` and the docs list them.
+pub static SETTINGS: &[Setting] = &[
+    Setting {
+        key: "host",
+        env: &["IORELAY_HOST", "CLAUDE_MPM_SERVER_HOST"],
+        flag: "host",
+        kind: Kind::Host,
+        about: "Address to listen on; status and stop look for the relay there",
+        default_note: None,
+        get: |s| text(&s.host),
+        set: |s, v| s.host = v.text().to_owned(),
+    },
+    Setting {
+        key: "port",
+        env: &["IORELAY_PORT", "CLAUDE_MPM_SERVER_PORT"],
+        flag: "port",
+        kind: Kind::Port,
+        about: "Port to listen on (0 picks a free one); status and stop look for the relay there",
+        default_note: None,
+        get: |s| Some(Value::Int(u64::from(s.port))),
+        set: |s, v| s.port = u16::try_from(v.int()).unwrap_or(u16::MAX),
+    },
+    Setting {
+        key: "data_dir",
+        env: &["IORELAY_DATA_DIR"],
+        flag: "data-dir",
+        kind: Kind::Path,
+        about: "Directory of the persistent event history",
+        default_note: Some("$XDG_DATA_HOME/iorelay, else ~/.local/share/iorelay"),
+        get: |s| text(&s.data_dir),
+        set: |s, v| s.data_dir = v.text().to_owned(),
+    },
+    Setting {
+        key: "state_dir",
+        env: &["IORELAY_STATE_DIR"],
+        flag: "state-dir",
+        kind: Kind::Path,
+        about: "Directory of runtime state the relay keeps between runs",
+        default_note: Some("$XDG_STATE_HOME/iorelay, else ~/.local/state/iorelay"),
+        get: |s| text(&s.state_dir),
+        set: |s, v| s.state_dir = v.text().to_owned(),
+    },
+    Setting {
+        key: "log",
+        env: &["IORELAY_LOG"],
+        flag: "log",
+        kind: Kind::LogLevel,
+        about: "Log level: error, warn, info or debug",
+        default_note: None,
+        get: |s| text(&s.log),
+        set: |s, v| s.log = v.text().to_owned(),
+    },
+    Setting {
+        key: "profile",
+        env: &["IORELAY_PROFILE"],
+        flag: "profile",
+        kind: Kind::Profile,
+        about: "Event names on `/`: default (claude_event) or claude-mpm (its dashboard's names)",
+        default_note: None,
+        get: |s| text(s.config.relay.profile.name()),
+        set: |s, v| {
+            if let Ok(profile) = Profile::parse(v.text()) {
+                s.config.relay.profile = profile;
+            }
+        },
+    },
+    Setting {
+        key: "token",
+        env: &["IORELAY_TOKEN"],
+        flag: "token",
+        kind: Kind::Secret,
+        about: "Bearer token ingest and stop require from non-loopback peers (prefer the \
+                environment: flags show in `ps`)",
+        default_note: Some("not set"),
+        get: |s| s.token.as_deref().and_then(text),
+        set: |s, v| s.token = Some(v.text().to_owned()),
+    },
+    Setting {
+        key: "conformance",
+        env: &["IORELAY_CONFORMANCE"],
+        flag: "conformance",
+        kind: Kind::Bool,
+        about: "Behave as the public Engine.IO v4 / Socket.IO v5 test suites expect (raw \
+                Engine.IO echo at /engine.io/, test namespaces, short timers)",
+        default_note: None,
+        get: |s| Some(Value::Bool(s.conformance)),
+        set: |s, v| s.conformance = v.flag(),
+    },
+    Setting {
+        key: "ping_interval_ms",
+        env: &["IORELAY_PING_INTERVAL_MS"],
+        flag: "ping-interval",
+        kind: Kind::Millis,
+        about: "Engine.IO ping interval in milliseconds",
+        default_note: None,
+        get: |s| ms(s.config.ping_interval),
+        set: |s, v| s.config.ping_interval = Duration::from_millis(v.int()),
+    },
+    Setting {
+        key: "ping_timeout_ms",
+        env: &["IORELAY_PING_TIMEOUT_MS"],
+        flag: "ping-timeout",
+        kind: Kind::Millis,
+        about: "Engine.IO pong timeout in milliseconds",
+        default_note: None,
+        get: |s| ms(s.config.ping_timeout),
+        set: |s, v| s.config.ping_timeout = Duration::from_millis(v.int()),
+    },
+    Setting {
+        key: "recovery_window_ms",
+        env: &["IORELAY_RECOVERY_WINDOW_MS"],
+        flag: "recovery-window",
+        kind: Kind::Millis,
+        about: "How long a client that lost its connection can recover its session and missed events (0 turns connection state recovery off)",
+        default_note: None,
+        get: |s| ms(s.config.recovery_window.unwrap_or_default()),
+        set: |s, v| {
+            s.config.recovery_window = Some(Duration::from_millis(v.int())).filter(|d| !d.is_zero());
+        },
+    },
+    Setting {
+        key: "max_payload",
+        env: &["IORELAY_MAX_PAYLOAD"],
+        flag: "max-payload",
+        kind: Kind::Bytes,
+        about: "Largest Engine.IO message or POST body in bytes",
+        default_note: None,
+        get: |s| count(s.config.max_payload),
+        set: |s, v| s.config.max_payload = v.size(),
+    },
+    Setting {
+        key: "max_event_bytes",
+        env: &["IORELAY_MAX_EVENT_BYTES"],
+        flag: "max-event-bytes",
+        kind: Kind::Bytes,
+        about: "Largest accepted event, in bytes of JSON",
+        default_note: None,
+        get: |s| count(s.config.relay.max_event_bytes),
+        set: |s, v| s.config.relay.max_event_bytes = v.size(),
+    },
+    Setting {
+        key: "history_capacity",
+        env: &["IORELAY_HISTORY_CAPACITY"],
+        flag: "history-capacity",
+        kind: Kind::Count,
+        about: "Events the in-memory history keeps",
+        default_note: None,
+        get: |s| count(s.config.relay.history_capacity),
+        set: |s, v| s.config.relay.history_capacity = v.size(),
+    },
+    Setting {
+        key: "history_limit",
+        env: &["IORELAY_HISTORY_LIMIT"],
+        flag: "history-limit",
+        kind: Kind::Count,
+        about: "Events a new client is sent when its auth names no limit",
+        default_note: None,
+        get: |s| count(s.config.relay.history_default_limit),
+        set: |s, v| s.config.relay.history_default_limit = v.size(),
+    },
+    Setting {
+        key: "history_max_limit",
+        env: &["IORELAY_HISTORY_MAX_LIMIT"],
+        flag: "history-max-limit",
+        kind: Kind::Count,
+        about: "Largest history limit a client or /api/history may ask for",
+        default_note: None,
+        get: |s| count(s.config.relay.history_max_limit),
+        set: |s, v| s.config.relay.history_max_limit = v.size(),
+    },
+    Setting {
+        key: "dedup_window",
+        env: &["IORELAY_DEDUP_WINDOW"],
+        flag: "dedup-window",
+        kind: Kind::Count,
+        about: "Recent event ids remembered to drop duplicates",
+        default_note: None,
+        get: |s| count(s.config.relay.dedup_window),
+        set: |s, v| s.config.relay.dedup_window = v.size(),
+    },
+    Setting {
+        key: "retention_count",
+        env: &["IORELAY_RETENTION_COUNT"],
+        flag: "retention-count",
+        kind: Kind::Count,
+        about: "Events the persistent store keeps",
+        default_note: None,
+        get: |s| count(s.config.relay.retention_count),
+        set: |s, v| s.config.relay.retention_count = v.size(),
+    },
+    Setting {
+        key: "retention_days",
+        env: &["IORELAY_RETENTION_DAYS"],
+        flag: "retention-days",
+        kind: Kind::Days,
+        about: "Days an event stays in the history and the store",
+        default_note: None,
+        get: |s| Some(Value::Int(s.config.relay.retention_age.as_secs() / DAY)),
+        set: |s, v| {
+            s.config.relay.retention_age = Duration::from_secs(v.int().saturating_mul(DAY));
+        },
+    },
+    Setting {
+        key: "commit_window_ms",
+        env: &["IORELAY_COMMIT_WINDOW_MS"],
+        flag: "commit-window",
+        kind: Kind::Millis,
+        about: "How long the store gathers events before writing them to disk, in milliseconds",
+        default_note: None,
+        get: |s| ms(s.commit_window),
+        set: |s, v| s.commit_window = Duration::from_millis(v.int()),
+    },
+    Setting {
+        key: "cors_origins",
+        env: &["IORELAY_CORS_ORIGINS"],
+        flag: "cors-origins",
+        kind: Kind::Origins,
+        about: "Browser origins allowed to call the relay (comma-separated in the environment \
+                and flag; \"*\" allows any; \"http://localhost:*\" any port)",
+        default_note: None,
+        get: |s| {
+            Some(Value::List(match &s.config.cors {
+                CorsPolicy::AllowAll => vec!["*".to_owned()],
+                CorsPolicy::AllowList(list) => list.clone(),
+            }))
+        },
+        set: |s, v| {
+            s.config.cors = if v.list().iter().any(|origin| origin == "*") {
+                CorsPolicy::AllowAll
+            } else {
+                CorsPolicy::AllowList(v.list().to_vec())
+            };
+        },
+    },
+    Setting {
+        key: "header_timeout_ms",
+        env: &["IORELAY_HEADER_TIMEOUT_MS"],
+        flag: "header-timeout",
+        kind: Kind::Millis,
+        about: "How long a request head may take to arrive, in milliseconds",
+        default_note: None,
+        get: |s| ms(s.header_timeout),
+        set: |s, v| s.header_timeout = Duration::from_millis(v.int()),
+    },
+    Setting {
+        key: "idle_timeout_ms",
+        env: &["IORELAY_IDLE_TIMEOUT_MS"],
+        flag: "idle-timeout",
+        kind: Kind::Millis,
+        about: "How long a keep-alive connection may wait for its next request, in milliseconds",
+        default_note: None,
+        get: |s| ms(s.idle_timeout),
+        set: |s, v| s.idle_timeout = Duration::from_millis(v.int()),
+    },
+];
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_primary_variable_is_iorelay_and_the_upper_case_key() {
+        for setting in SETTINGS {
+            assert_eq!(
+                setting.env_var(),
+                format!("IORELAY_{}", setting.key.to_ascii_uppercase()),
+                "{}",
+                setting.key
+            );
+        }
+    }
+
+    #[test]
+    fn keys_and_flags_are_unique() {
+        for (i, a) in SETTINGS.iter().enumerate() {
+            for b in &SETTINGS[i + 1..] {
+                assert_ne!(a.key, b.key);
+                assert_ne!(a.flag, b.flag);
+            }
+        }
+    }
+
+    #[test]
+    fn every_value_survives_rendering_and_parsing_back() {
+        let defaults = Settings::defaults(false, &[]);
+        for setting in SETTINGS.iter().filter(|s| s.kind != Kind::Secret) {
+            let value = (setting.get)(&defaults).expect("every non-secret has a default");
+            let rendered = setting.kind.render(&value);
+            let parsed = toml::de::DeValue::parse(&rendered).unwrap();
+            let back = setting.kind.parse_toml(parsed.get_ref()).unwrap();
+            let mut settings = Settings::defaults(false, &[]);
+            (setting.set)(&mut settings, &back);
+            assert_eq!((setting.get)(&settings), Some(value), "{}", setting.key);
+        }
+    }
+}
