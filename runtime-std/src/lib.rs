@@ -1,5 +1,6 @@
 //! iorelay on blocking std threads (the `iorelay-std` binary), and the helpers both runtimes
-//! share (logging, signals, seeds, the websocket handshake reply, websocket data frames).
+//! share (logging, signals, seeds, the websocket handshake reply, websocket data frames, the
+//! persistent event history in [`store`]).
 //!
 //! Why the shared helpers live here: they do IO, so they cannot live in core, and this crate
 //! depends on no async crate, so the smol runtime can reuse them (DESIGN §1). The runtime
@@ -64,4 +65,5 @@
 pub mod client;
 pub mod log;
 pub mod process;
+pub mod store;
 pub mod wsframe;
