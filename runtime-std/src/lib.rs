@@ -1,6 +1,7 @@
 //! iorelay on blocking std threads (the `iorelay-std` binary), and the helpers both runtimes
 //! share (logging, signals, seeds, the websocket handshake reply, websocket data frames, the
-//! settings' IO, and the commands that talk to a running relay: status, stop, config show).
+//! settings' IO, the commands that talk to a running relay: status, stop, config show, and
+//! the persistent event history in [`store`]).
 //!
 //! Why the shared helpers live here: they do IO, so they cannot live in core, and this crate
 //! depends on no async crate, so the smol runtime can reuse them (DESIGN §1). The runtime
@@ -68,4 +69,5 @@ pub mod control;
 pub mod log;
 pub mod process;
 pub mod settings_io;
+pub mod store;
 pub mod wsframe;
