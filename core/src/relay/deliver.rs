@@ -111,8 +111,10 @@ impl Relay {
             return;
         }
         let emit = Emit::new(name, &[&event.json]);
+        let count = recipients.len();
         let sent = self.engine.emit_each(self.now, nsp, recipients, &emit);
         self.stats.events_out += sent as u64;
+        self.stats.deliveries_dropped += (count - sent) as u64;
     }
 
     /// Reacts to what the engine reports: new sockets get their history (or their typed
