@@ -15,6 +15,7 @@ use std::time::Duration;
 
 use iorelay_core::cli::ServeArgs;
 use iorelay_core::http::RequestHead;
+use iorelay_core::relay::measure::RouteLabel;
 use iorelay_core::{Config, Relay};
 use iorelay_std::process::ConnectionTimeouts;
 use iorelay_std::{log, process};
@@ -60,6 +61,11 @@ impl Settings {
     /// How many body bytes to read for a request with this head.
     pub fn body_limit(&self, head: &RequestHead) -> usize {
         self.config.body_limit(&head.path)
+    }
+
+    /// The route core measures a request with this head under.
+    pub fn route_label(&self, head: &RequestHead) -> RouteLabel {
+        self.config.route_label(head)
     }
 
     #[cfg(test)]
