@@ -69,7 +69,13 @@ pub async fn serve(
             }
             ReadProgress::Failed(err) => {
                 log!(Debug, "conn {}: bad request: {err}", conn.0);
-                let _ = write(stream, &err.to_response().encode(false)).await;
+                let (response, read_at) = (err.to_response(), Instant::now());
+                if write(stream, &response.encode(false)).await.is_ok() {
+                    let status = response.status;
+                    shared
+                        .send(measured(RouteLabel::Other, status, read_at))
+                        .await;
+                }
                 return HttpEnd::Closed;
             }
             ReadProgress::Continue => {

@@ -19,7 +19,10 @@ fn observed(runtime: &RuntimeUnderTest) {
     let open = ws_text(&mut ws);
     let ws_sid = sid_of(open.strip_prefix('0').expect("open packet"));
     ws_send(&mut ws, r#"40{"session":"obs-1"}"#);
-    assert!(ws_text(&mut ws).starts_with("40{"), "{label}: CONNECT reply");
+    assert!(
+        ws_text(&mut ws).starts_with("40{"),
+        "{label}: CONNECT reply"
+    );
 
     let poll_sid = server.handshake();
     server.post(&poll_sid, "40");
@@ -27,7 +30,8 @@ fn observed(runtime: &RuntimeUnderTest) {
     assert!(packets[0].starts_with("40{"), "{label}: {packets:?}");
 
     for id in ["obs-e1", "obs-e2"] {
-        let event = format!(r#"{{"id":"{id}","type":"hook","subtype":"stop","session_id":"obs-1"}}"#);
+        let event =
+            format!(r#"{{"id":"{id}","type":"hook","subtype":"stop","session_id":"obs-1"}}"#);
         let reply = server
             .connect()
             .request("POST", "/api/events", event.as_bytes());
@@ -49,7 +53,11 @@ fn observed(runtime: &RuntimeUnderTest) {
     assert!(ws_rooms.iter().any(|r| r == "session:obs-1"), "{label}");
     assert!(ws_entry["queued_bytes"].is_null(), "{label}");
     assert_eq!(poll_entry["transport"], "polling", "{label}");
-    assert_eq!(poll_entry["namespaces"], serde_json::json!(["/"]), "{label}");
+    assert_eq!(
+        poll_entry["namespaces"],
+        serde_json::json!(["/"]),
+        "{label}"
+    );
     assert!(poll_entry["queued_bytes"].is_u64(), "{label}");
     assert!(
         poll_entry["connected_at"]
@@ -60,8 +68,14 @@ fn observed(runtime: &RuntimeUnderTest) {
 
     // Measurements reach the driver just after each reply is written: wait for them.
     let metrics = metrics_until(&server, |text| {
-        count(text, r#"iorelay_http_request_seconds_count{route="/api/events"}"#) >= 2.0
-            && count(text, r#"iorelay_http_request_seconds_count{route="/connections"}"#) >= 1.0
+        count(
+            text,
+            r#"iorelay_http_request_seconds_count{route="/api/events"}"#,
+        ) >= 2.0
+            && count(
+                text,
+                r#"iorelay_http_request_seconds_count{route="/connections"}"#,
+            ) >= 1.0
     });
     for (series, expected) in [
         (r#"iorelay_sessions{transport="websocket"}"#, 1.0),
@@ -81,8 +95,10 @@ fn observed(runtime: &RuntimeUnderTest) {
         "{label}"
     );
     assert!(
-        count(&metrics, r#"iorelay_http_requests_total{route="/socket.io",status_class="1xx"}"#)
-            >= 1.0,
+        count(
+            &metrics,
+            r#"iorelay_http_requests_total{route="/socket.io",status_class="1xx"}"#
+        ) >= 1.0,
         "{label}: the websocket upgrade is measured as a 101\n{metrics}"
     );
     // The polling client's next poll is held: it is measured once answered.
@@ -93,7 +109,10 @@ fn observed(runtime: &RuntimeUnderTest) {
     assert_eq!(reply.status, 204, "{label}");
     assert_eq!(held.response().status, 200, "{label}");
     metrics_until(&server, |text| {
-        count(text, r#"iorelay_http_request_seconds_count{route="engineio_poll"}"#) >= 2.0
+        count(
+            text,
+            r#"iorelay_http_request_seconds_count{route="engineio_poll"}"#,
+        ) >= 2.0
     });
 }
 
@@ -124,7 +143,10 @@ fn metrics_until(server: &Server, ready: impl Fn(&str) -> bool) -> String {
         if ready(&text) {
             return text;
         }
-        assert!(Instant::now() < deadline, "metrics never got there:\n{text}");
+        assert!(
+            Instant::now() < deadline,
+            "metrics never got there:\n{text}"
+        );
         thread::sleep(Duration::from_millis(10));
     }
 }
