@@ -12,6 +12,7 @@ use bytes::Bytes;
 use crate::engineio::packet::Frame;
 use crate::http::{RequestHead, Response};
 use crate::relay::event::StoredEvent;
+use crate::relay::measure::Measurement;
 
 /// A transport connection the runtime owns (one TCP connection: HTTP keep-alive or websocket).
 ///
@@ -89,6 +90,14 @@ pub enum Input {
         conn: ConnId,
         /// Whether the queue is now over its bound.
         congested: bool,
+    },
+    /// The runtime measured something core cannot (it reads no clock): a request's latency,
+    /// a store commit's. The relay keeps it for `/metrics`; the engine only moves its clock.
+    Measured {
+        /// When it was measured.
+        now: Instant,
+        /// What was measured.
+        measurement: Measurement,
     },
 }
 

@@ -36,6 +36,13 @@
 //! ([`Config::max_queued_bytes`]). A congested client loses volatile emits; one that stays
 //! congested for [`Config::slow_consumer_timeout`] is disconnected.
 //!
+//! ## Measurements
+//!
+//! Core reads no clock, so what only a clock can tell comes back in as
+//! [`Input::Measured`]: how long each HTTP request took from its head being read to its reply
+//! being written (under the route label [`Config::route_label`] gave for its head), how long
+//! each store commit took. The relay keeps them as histograms for `GET /metrics`.
+//!
 //! ## Example
 //!
 //! A handshake over long-polling, driven by hand:

@@ -7,6 +7,9 @@
 //! engine holds a long-poll GET the task keeps reading the socket, because a peer hanging up is
 //! the only sign of an aborted poll. Two deadlines the engine cannot know of apply between
 //! requests: a slow request head and an idle keep-alive connection.
+//!
+//! Each request is timed from its head being read to its reply (or 101) being written, and
+//! reported as `Input::Measured` under the route label core gave for its head.
 
 use std::net::TcpStream;
 use std::time::Instant;
@@ -14,6 +17,7 @@ use std::time::Instant;
 use async_io::{Async, Timer};
 use bytes::Bytes;
 use iorelay_core::http::{HeadLimits, Method, ReadProgress, RequestReader, CONTINUE};
+use iorelay_core::relay::measure::{Measurement, RouteLabel};
 use iorelay_core::{Body, ConnId, Input};
 use iorelay_std::log;
 use iorelay_std::process::websocket_accept;
@@ -65,7 +69,13 @@ pub async fn serve(
             }
             ReadProgress::Failed(err) => {
                 log!(Debug, "conn {}: bad request: {err}", conn.0);
-                let _ = write(stream, &err.to_response().encode(false)).await;
+                let (response, read_at) = (err.to_response(), Instant::now());
+                if write(stream, &response.encode(false)).await.is_ok() {
+                    let status = response.status;
+                    shared
+                        .send(measured(RouteLabel::Other, status, read_at))
+                        .await;
+                }
                 return HttpEnd::Closed;
             }
             ReadProgress::Continue => {
@@ -80,8 +90,10 @@ pub async fn serve(
         let keep_alive = head.keep_alive && matches!(body, Body::Complete(_));
         let head_only = head.method == Method::Head;
         let websocket_key = head.websocket_key.clone();
+        let route = shared.config.route_label(&head);
+        let read_at = Instant::now();
         let request = Input::Http {
-            now: Instant::now(),
+            now: read_at,
             conn,
             head,
             body,
@@ -102,6 +114,7 @@ pub async fn serve(
                 if write(stream, &wire).await.is_err() {
                     return HttpEnd::Closed;
                 }
+                shared.send(measured(route, response.status, read_at)).await;
                 if queue.written(response.body.len()) {
                     shared.send(congestion_ended(conn)).await;
                 }
@@ -121,6 +134,7 @@ pub async fn serve(
                 {
                     return HttpEnd::Closed;
                 }
+                shared.send(measured(route, 101, read_at)).await;
                 return HttpEnd::Upgrade(reader.take_buffered());
             }
             other => {
@@ -132,6 +146,19 @@ pub async fn serve(
                 return HttpEnd::Closed;
             }
         }
+    }
+}
+
+/// A request read at `read_at` whose reply with `status` was just written.
+fn measured(route: RouteLabel, status: u16, read_at: Instant) -> Input {
+    let now = Instant::now();
+    Input::Measured {
+        now,
+        measurement: Measurement::Request {
+            route,
+            status,
+            latency: now.saturating_duration_since(read_at),
+        },
     }
 }
 

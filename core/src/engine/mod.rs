@@ -8,6 +8,7 @@ mod client;
 mod commands;
 mod conformance;
 mod eio_requests;
+mod introspect;
 mod routes;
 mod sio_dispatch;
 
@@ -15,6 +16,7 @@ use std::collections::{BTreeMap, HashMap, VecDeque};
 use std::time::Instant;
 
 pub use commands::{Emit, Target};
+pub use introspect::{ConnectionInfo, SocketInfo, TransportCounts};
 pub use routes::Health;
 
 use crate::config::{Config, Mode};
@@ -108,6 +110,8 @@ impl Engine {
                 self.advance(now);
                 self.on_ws_too_large(conn);
             }
+            // Measurements are the relay's business; for the engine they only move the clock.
+            Input::Measured { now, .. } => self.advance(now),
             Input::ConnClosed { now, conn } => {
                 self.advance(now);
                 self.on_conn_closed(conn);

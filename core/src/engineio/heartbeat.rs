@@ -12,6 +12,9 @@ pub struct Heartbeat {
     interval: Duration,
     timeout: Duration,
     state: HeartbeatState,
+    /// When the client last answered, for operators (`/connections`): a stale value on a
+    /// live session means its pong deadline is near.
+    last_pong: Option<Instant>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -39,15 +42,23 @@ impl Heartbeat {
             interval,
             timeout,
             state: HeartbeatState::PingDue(now + interval),
+            last_pong: None,
         }
     }
 
     /// A pong arrived: the next ping is due one interval from now. A pong nobody asked for
-    /// changes nothing.
+    /// changes no deadline, though it is remembered as the last sign of life.
     pub fn on_pong(&mut self, now: Instant) {
+        self.last_pong = Some(now);
         if matches!(self.state, HeartbeatState::PongDeadline(_)) {
             self.state = HeartbeatState::PingDue(now + self.interval);
         }
+    }
+
+    /// When the last pong arrived (`None` before the first).
+    #[must_use]
+    pub fn last_pong(&self) -> Option<Instant> {
+        self.last_pong
     }
 
     /// The next instant this heartbeat needs attention.
@@ -120,6 +131,16 @@ mod tests {
         hb.handle_timeout(t + SECS_25);
         hb.on_pong(t + Duration::from_secs(26));
         assert_eq!(hb.poll_timeout(), t + Duration::from_secs(51));
+    }
+
+    #[test]
+    fn the_last_pong_is_remembered() {
+        let t = t0();
+        let mut hb = Heartbeat::new(t, SECS_25, SECS_20);
+        assert_eq!(hb.last_pong(), None);
+        hb.handle_timeout(t + SECS_25);
+        hb.on_pong(t + Duration::from_secs(26));
+        assert_eq!(hb.last_pong(), Some(t + Duration::from_secs(26)));
     }
 
     #[test]

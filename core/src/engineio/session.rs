@@ -98,6 +98,7 @@ const PROBED_POLL_GRACE: Duration = Duration::from_millis(50);
 pub struct Session {
     id: SessionId,
     sid: String,
+    opened_at: Instant,
     transport: Transport,
     outbox: VecDeque<Frame>,
     outbox_bytes: usize,
@@ -133,6 +134,7 @@ impl Session {
         Self {
             id,
             sid,
+            opened_at: now,
             transport,
             outbox: VecDeque::new(),
             outbox_bytes: 0,
@@ -156,6 +158,18 @@ impl Session {
     #[must_use]
     pub fn sid(&self) -> &str {
         &self.sid
+    }
+
+    /// When the session was opened (its handshake).
+    #[must_use]
+    pub fn opened_at(&self) -> Instant {
+        self.opened_at
+    }
+
+    /// When the client last answered a ping (`None` before the first pong).
+    #[must_use]
+    pub fn last_pong(&self) -> Option<Instant> {
+        self.heartbeat.last_pong()
     }
 
     /// The transport in use now.

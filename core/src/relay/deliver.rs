@@ -115,8 +115,10 @@ impl Relay {
         for (recipients, offsets) in [(with_offset, true), (without, false)] {
             if !recipients.is_empty() {
                 let emit = live_emit(name, event, offsets);
+                let count = recipients.len();
                 let sent = self.engine.emit_each(self.now, nsp, recipients, &emit);
                 self.stats.events_out += sent as u64;
+                self.stats.deliveries_dropped += (count - sent) as u64;
             }
         }
     }

@@ -1,4 +1,5 @@
-//! The relay's HTTP routes: ingest, history, health with the relay's counters, shutdown.
+//! The relay's HTTP routes: ingest, history, health with the relay's counters, metrics,
+//! connections, shutdown.
 //!
 //! Why here and not in the engine's router: these routes are the product's; the engine
 //! answers only what any Engine.IO server answers (its endpoints, a plain `/health`, 404).
@@ -6,6 +7,7 @@
 use bytes::Bytes;
 use serde::Serialize;
 
+use super::exposition::CONTENT_TYPE as METRICS_CONTENT_TYPE;
 use super::history::HistoryQuery;
 use super::ingest::{self, Endpoint, IngestError};
 use super::{Relay, RelayStats};
@@ -15,8 +17,10 @@ use crate::io::{Body, ConnId, Output};
 use crate::relay::subscription::Subscription;
 
 /// Paths the relay answers itself.
-const ROUTES: [&str; 5] = [
+const ROUTES: [&str; 7] = [
     "/health",
+    "/metrics",
+    "/connections",
     "/api/events",
     "/api/hooks",
     "/api/history",
@@ -60,13 +64,19 @@ impl Relay {
             ("/api/events", Method::Post) => self.ingest(Endpoint::Events, body),
             ("/api/hooks", Method::Post) => self.ingest(Endpoint::Hooks, body),
             ("/api/history", Method::Get | Method::Head) => self.history_reply(head),
+            ("/metrics", Method::Get | Method::Head) => {
+                Response::new(200).body(METRICS_CONTENT_TYPE, self.metrics_text())
+            }
+            ("/connections", Method::Get | Method::Head) => {
+                Response::json(200, self.connections_json())
+            }
             ("/api/shutdown", Method::Post) => {
                 self.out.push_back(Output::StopRequested);
                 Response::json(202, Bytes::from_static(br#"{"stopping":true}"#))
             }
             (path, _) => {
                 let allow = match path {
-                    "/health" | "/api/history" => "GET, HEAD",
+                    "/health" | "/api/history" | "/metrics" | "/connections" => "GET, HEAD",
                     _ => "POST",
                 };
                 error_response(405, "method not allowed", &format!("{allow} {path}"))

@@ -10,12 +10,17 @@
 
 pub mod clock;
 pub mod config;
+mod connections;
 pub mod dedup;
 mod deliver;
 pub mod event;
+pub mod exposition;
+pub mod histogram;
 pub mod history;
 mod http;
 pub mod ingest;
+pub mod measure;
+mod metrics;
 pub mod route;
 pub mod subscription;
 
@@ -34,6 +39,7 @@ use dedup::DedupWindow;
 use event::{RelayEvent, StoredEvent};
 use history::HistoryRing;
 pub use http::StoreHealth;
+use metrics::Measured;
 use route::TypedRouter;
 use subscription::Subscription;
 
@@ -56,6 +62,8 @@ pub struct Relay {
     parked: Option<RecoveryTable<Subscriber>>,
     stats: RelayStats,
     store: Option<StoreHealth>,
+    /// Latencies the runtime measured, for `/metrics`.
+    measured: Measured,
     out: VecDeque<Output>,
 }
 
@@ -81,6 +89,9 @@ pub struct RelayStats {
     pub events_out: u64,
     /// Events a typed namespace dropped because it had no clients.
     pub events_dropped: u64,
+    /// Deliveries the engine refused because the client's queue was full (it is being
+    /// disconnected as a slow consumer).
+    pub deliveries_dropped: u64,
     /// Ingest requests refused (malformed, too large).
     pub requests_rejected: u64,
 }
@@ -115,6 +126,7 @@ impl Relay {
             parked: window.map(RecoveryTable::new),
             stats: RelayStats::default(),
             store: None,
+            measured: Measured::default(),
             out: VecDeque::new(),
             config: relay,
         }
@@ -159,10 +171,18 @@ impl Relay {
                 body,
             } if http::is_relay_route(&head) => {
                 self.advance(now);
+                // The engine's clock moves too, so `/health`, `/metrics` and `/connections`
+                // describe the sessions as they are at `now`.
+                self.engine.handle_input(Input::Timeout(now))?;
                 self.on_http(conn, &head, body);
                 Ok(())
             }
             Input::Timeout(now) => {
+                self.advance(now);
+                self.engine.handle_input(Input::Timeout(now))
+            }
+            Input::Measured { now, measurement } => {
+                self.measured.record(measurement);
                 self.advance(now);
                 self.engine.handle_input(Input::Timeout(now))
             }

@@ -17,6 +17,7 @@ use std::time::{Duration, Instant};
 
 use iorelay_core::engineio::packet::Frame;
 use iorelay_core::http::RequestHead;
+use iorelay_core::relay::measure::Measurement;
 use iorelay_core::{Body, ConnId, Input, Output, Relay};
 use iorelay_std::log;
 use iorelay_std::wsframe::FrameMemo;
@@ -63,6 +64,8 @@ pub enum Msg {
         /// The connection.
         conn: ConnId,
     },
+    /// A request's latency, measured by its connection's writer.
+    Measured(Measurement),
     /// SIGINT or SIGTERM.
     Shutdown,
 }
@@ -116,6 +119,7 @@ impl Driver {
             let input = match msg {
                 None => Input::Timeout(now),
                 Some(Msg::Shutdown) => return self.shutdown(now),
+                Some(Msg::Measured(measurement)) => Input::Measured { now, measurement },
                 Some(Msg::Opened(conn)) => {
                     self.conns.insert(conn.id, conn);
                     continue;
@@ -161,7 +165,7 @@ impl Driver {
                     congested: false,
                 },
             ),
-            Msg::Opened(_) | Msg::Closed { .. } | Msg::Shutdown => return None,
+            Msg::Opened(_) | Msg::Closed { .. } | Msg::Measured(_) | Msg::Shutdown => return None,
         };
         self.conns.contains_key(&conn).then_some(input)
     }

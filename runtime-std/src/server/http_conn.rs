@@ -11,6 +11,7 @@ use std::time::Instant;
 
 use bytes::Bytes;
 use iorelay_core::http::{Method, ReadProgress, RequestHead, RequestReader, Response};
+use iorelay_core::relay::measure::RouteLabel;
 use iorelay_core::Body;
 
 use super::Settings;
@@ -29,6 +30,11 @@ pub struct Pending {
     pub head_only: bool,
     /// The `Sec-WebSocket-Key` of a valid upgrade request, for the 101 reply.
     pub websocket_key: Option<String>,
+    /// What core labels the request's route, for the latency reported once the reply is
+    /// written.
+    pub route: RouteLabel,
+    /// When the head was read: the start of the request's latency.
+    pub read_at: Instant,
 }
 
 /// What reading produced.
@@ -84,7 +90,7 @@ impl HttpIn {
             self.since = now;
         }
         self.reader.feed(data);
-        self.advance(settings)
+        self.advance(now, settings)
     }
 
     /// The request awaiting its reply, if any.
@@ -101,7 +107,7 @@ impl HttpIn {
         }
         self.since = now;
         self.held = 0;
-        Some(self.advance(settings))
+        Some(self.advance(now, settings))
     }
 
     /// The bytes buffered behind the upgrade request: the first websocket bytes.
@@ -127,7 +133,7 @@ impl HttpIn {
         }
     }
 
-    fn advance(&mut self, settings: &Settings) -> HttpStep {
+    fn advance(&mut self, now: Instant, settings: &Settings) -> HttpStep {
         if self.pending.is_some() {
             return HttpStep::Nothing;
         }
@@ -138,6 +144,8 @@ impl HttpIn {
                     keep_alive: head.keep_alive && matches!(body, Body::Complete(_)),
                     head_only: head.method == Method::Head,
                     websocket_key: head.websocket_key.clone(),
+                    route: settings.route_label(&head),
+                    read_at: now,
                 });
                 HttpStep::Request { head, body }
             }
@@ -147,6 +155,8 @@ impl HttpIn {
                     keep_alive: false,
                     head_only: false,
                     websocket_key: None,
+                    route: RouteLabel::Other,
+                    read_at: now,
                 });
                 HttpStep::Reject(err.to_response())
             }
@@ -219,7 +229,9 @@ mod tests {
             Some(&Pending {
                 keep_alive: false,
                 head_only: true,
-                websocket_key: None
+                websocket_key: None,
+                route: RouteLabel::Health,
+                read_at: t0,
             })
         );
         assert!(http.reply_written(t0, &s).is_none());

@@ -14,6 +14,7 @@ use std::sync::{mpsc, Arc};
 use std::time::Duration;
 
 use iorelay_core::http::RequestHead;
+use iorelay_core::relay::measure::RouteLabel;
 use iorelay_core::settings::Settings as Resolved;
 use iorelay_core::{Config, Relay};
 use iorelay_std::{control, log, process};
@@ -58,6 +59,11 @@ impl Settings {
     /// How many body bytes to read for a request with this head.
     pub fn body_limit(&self, head: &RequestHead) -> usize {
         self.config.body_limit(&head.path)
+    }
+
+    /// The route core measures a request with this head under.
+    pub fn route_label(&self, head: &RequestHead) -> RouteLabel {
+        self.config.route_label(head)
     }
 
     #[cfg(test)]

@@ -2,19 +2,22 @@
 //! replies, the 101, websocket messages (framed by the driver, copied out verbatim), control
 //! frames and close frames in queue order, batching whatever is queued into one write, and it
 //! is the connection's timer (the header and idle deadlines, and the linger after a closing
-//! reply or a close frame).
+//! reply or a close frame). Once a reply or 101 is written it reports the request's latency
+//! (head read → reply written) to the driver.
 
 use std::io::Write;
 use std::net::Shutdown;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+use iorelay_core::relay::measure::Measurement;
 use iorelay_std::process::websocket_accept;
 use tungstenite::protocol::frame::coding::CloseCode;
 use tungstenite::protocol::frame::{CloseFrame, Frame as WsFrame, Utf8Bytes};
 
 use super::conn::Conn;
 use super::driver::Msg;
+use super::http_conn::Pending;
 use super::outbound::{Item, Wait};
 
 /// Up to this many queued bytes go out in one write.
@@ -44,6 +47,7 @@ pub fn run(conn: &Arc<Conn>) {
         };
         out.clear();
         let mut written = None;
+        let mut measured = None;
         let mut finish = false;
         for item in items {
             match item {
@@ -57,15 +61,22 @@ pub fn run(conn: &Arc<Conn>) {
                             response.encode(pending.keep_alive)
                         });
                         written = Some(Written::Reply);
+                        measured = Some((pending.route, response.status, pending.read_at));
                     }
                     None => iorelay_std::log!(Warn, "conn {}: reply without request", conn.id.0),
                 },
-                Item::Accept => match conn.pending().and_then(|p| p.websocket_key) {
-                    Some(key) => {
+                Item::Accept => match conn.pending() {
+                    Some(Pending {
+                        websocket_key: Some(key),
+                        route,
+                        read_at,
+                        ..
+                    }) => {
                         out.extend_from_slice(&websocket_accept(&key).encode(true));
                         written = Some(Written::Accept);
+                        measured = Some((route, 101, read_at));
                     }
-                    None => {
+                    _ => {
                         iorelay_std::log!(Warn, "conn {}: accept without upgrade", conn.id.0);
                         finish = true;
                     }
@@ -83,6 +94,14 @@ pub fn run(conn: &Arc<Conn>) {
         }
         if conn.outbound.written(weight) {
             conn.send(Msg::Drained { conn: conn.id });
+        }
+        if let Some((route, status, read_at)) = measured {
+            let latency = read_at.elapsed();
+            conn.send(Msg::Measured(Measurement::Request {
+                route,
+                status,
+                latency,
+            }));
         }
         if out.capacity() > 4 * MAX_BATCH {
             out = Vec::new();

@@ -18,6 +18,11 @@ import socketio
 URL = os.environ.get("IORELAY_URL", "")
 WAIT = 5.0
 
+# The relay's own routes (/metrics, /connections) exist only in the iorelay binaries' relay
+# mode; the official reference server has no such mode.
+if "reference-server.mjs" in os.environ.get("IORELAY_SERVER_ARGV", ""):
+    collect_ignore = ["test_observability.py"]
+
 
 class Inbox:
     """Events a client received, queued per event name, so a test can wait for one that may
@@ -149,14 +154,15 @@ def free_port():
 
 
 class Server:
-    """The server under test (IORELAY_SERVER_ARGV) started on a given port."""
+    """The server under test (IORELAY_SERVER_ARGV) started on a given port (0: any free one),
+    in conformance mode unless other `args` are given."""
 
-    def __init__(self, port, timeout=10.0):
+    def __init__(self, port, timeout=10.0, args=("--conformance",), env=None):
         raw = os.environ.get("IORELAY_SERVER_ARGV")
         if not raw:
             raise RuntimeError("IORELAY_SERVER_ARGV is not set (run tests/interop/run.sh)")
-        argv = json.loads(raw) + ["serve", "--conformance", "--port", str(port)]
-        self.proc = subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=None, text=True)
+        argv = json.loads(raw) + ["serve", *args, "--port", str(port)]
+        self.proc = subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=None, text=True, env=env)
         self.url = None
         found = threading.Event()
 
