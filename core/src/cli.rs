@@ -10,6 +10,7 @@ use std::time::Duration;
 use clap::{Args, CommandFactory, FromArgMatches, Parser, Subcommand};
 
 use crate::config::{Config, ServerInfo};
+pub use crate::hook_cli::{EmitArgs, HooksAction, HooksArgs, HooksTarget};
 
 /// A parsed command line.
 #[derive(Debug, Clone, PartialEq, Eq, Parser)]
@@ -33,6 +34,11 @@ pub struct Cli {
 pub enum Command {
     /// Run the relay server (the default command).
     Serve(ServeArgs),
+    /// Read one Claude Code hook event on stdin and deliver it to the relay; silent, always
+    /// exits 0, spools when the relay is down.
+    Emit(EmitArgs),
+    /// Install, remove or show iorelay's hooks in Claude Code's settings.json.
+    Hooks(HooksArgs),
 }
 
 /// Flags of `serve`.
@@ -162,7 +168,9 @@ mod tests {
             ]),
         )
         .unwrap();
-        let Command::Serve(serve) = command;
+        let Command::Serve(serve) = command else {
+            panic!("{command:?}");
+        };
         assert_eq!(
             (serve.host.as_str(), serve.port, serve.conformance),
             ("0.0.0.0", 3000, true)
@@ -179,7 +187,9 @@ mod tests {
             args(&["iorelay", "--port", "0", "--conformance"]),
         )
         .unwrap();
-        let Command::Serve(serve) = command;
+        let Command::Serve(serve) = command else {
+            panic!("{command:?}");
+        };
         assert_eq!((serve.port, serve.conformance), (0, true));
     }
 

@@ -42,6 +42,8 @@ const FLUSH_ON_SHUTDOWN: Duration = Duration::from_secs(2);
 fn main() -> ExitCode {
     let args = match cli::parse("iorelay", std::env::args_os()) {
         Ok(Command::Serve(args)) => args,
+        Ok(Command::Emit(args)) => return exit_code(iorelay_std::emit::main(&args)),
+        Ok(Command::Hooks(args)) => return exit_code(iorelay_std::hooks::main(&args)),
         Ok(other) => {
             eprintln!("iorelay: {other:?} is not supported by this binary");
             return ExitCode::from(2);
@@ -137,6 +139,10 @@ fn serve(args: &ServeArgs) -> Result<(), String> {
     });
     log!(Info, "stopped");
     Ok(())
+}
+
+fn exit_code(code: i32) -> ExitCode {
+    ExitCode::from(u8::try_from(code).unwrap_or(1))
 }
 
 /// Connection deadlines; `IORELAY_HEADER_TIMEOUT_MS` and `IORELAY_IDLE_TIMEOUT_MS` override

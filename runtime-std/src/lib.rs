@@ -62,6 +62,8 @@
 //! | thread stacks | 256 KiB per connection thread |
 
 pub mod client;
+pub mod emit;
+pub mod hooks;
 pub mod log;
 pub mod process;
 pub mod wsframe;

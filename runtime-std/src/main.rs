@@ -8,6 +8,8 @@ use iorelay_core::cli::{self, Command};
 fn main() {
     let code = match cli::parse("iorelay-std", std::env::args_os()) {
         Ok(Command::Serve(args)) => server::serve(&args),
+        Ok(Command::Emit(args)) => iorelay_std::emit::main(&args),
+        Ok(Command::Hooks(args)) => iorelay_std::hooks::main(&args),
         Ok(other) => {
             eprintln!("iorelay-std: {other:?} is not supported by this binary");
             2

@@ -116,7 +116,9 @@ fn it_works_on_instants_too() {
 
 #[test]
 fn the_persisted_state_is_small_json_that_round_trips() {
-    let state = BreakerState::Open { since: ms(1_700_000_000_000) };
+    let state = BreakerState::Open {
+        since: ms(1_700_000_000_000),
+    };
     let json = serde_json::to_string(&state).unwrap();
     assert_eq!(json, r#"{"state":"open","since":1700000000000}"#);
     assert_eq!(

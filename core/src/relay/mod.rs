@@ -4,3 +4,4 @@
 pub mod breaker;
 pub mod config;
 pub mod event;
+pub mod fit;
