@@ -27,3 +27,20 @@ pub mod time;
 
 pub use options::EmitOptions;
 pub use run::{emit, main, Outcome};
+
+use std::path::Path;
+
+/// For `serve` at start, before it drains the spool with [`spool::drain_into`]: the local
+/// relay is up, so the hook side's breaker closes and the next emit calls it at once instead
+/// of skipping the network for the rest of a cool-down.
+///
+/// # Errors
+/// The breaker's files in `state_dir` cannot be used.
+pub fn relay_started(state_dir: &Path) -> std::io::Result<()> {
+    std::fs::create_dir_all(state_dir)?;
+    breaker_file::BreakerFile::new(
+        state_dir,
+        iorelay_core::relay::breaker::BreakerPolicy::default(),
+    )
+    .record(time::unix_millis(), true)
+}
