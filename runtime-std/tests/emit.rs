@@ -19,7 +19,11 @@ fn with_no_relay_emit_exits_0_silently_within_the_deadline_and_spools() {
     let port = free_port();
     let run = emit(&state, port, &hook(1), &[]);
     run.assert_silent_success();
-    assert!(run.elapsed < Duration::from_millis(500) + SLACK, "{:?}", run.elapsed);
+    assert!(
+        run.elapsed < Duration::from_millis(500) + SLACK,
+        "{:?}",
+        run.elapsed
+    );
     let spool = spooled(&state);
     assert_eq!(spool.len(), 1);
     assert_eq!(spool[0]["n"], 1);
@@ -36,8 +40,16 @@ fn a_relay_that_never_answers_costs_the_deadline_not_more() {
     let port = listener.local_addr().unwrap().port();
     let run = emit(&state, port, &hook(1), &["--deadline-ms", "300"]);
     run.assert_silent_success();
-    assert!(run.elapsed >= Duration::from_millis(200), "{:?}", run.elapsed);
-    assert!(run.elapsed < Duration::from_millis(300) + SLACK, "{:?}", run.elapsed);
+    assert!(
+        run.elapsed >= Duration::from_millis(200),
+        "{:?}",
+        run.elapsed
+    );
+    assert!(
+        run.elapsed < Duration::from_millis(300) + SLACK,
+        "{:?}",
+        run.elapsed
+    );
     assert_eq!(spooled(&state).len(), 1);
     drop(listener);
 }
@@ -156,10 +168,7 @@ fn bad_stdin_is_spooled_raw_and_reported_on_stderr_only_when_verbose() {
     emit(&state, port, &hook(1), &[]).assert_silent_success();
     let seen = relay.seen.lock().unwrap();
     assert_eq!(seen.events.len(), 3);
-    assert!(seen
-        .events
-        .iter()
-        .any(|e| e["raw"] == "this is {not json"));
+    assert!(seen.events.iter().any(|e| e["raw"] == "this is {not json"));
 }
 
 #[test]
@@ -187,7 +196,13 @@ fn an_oversized_event_is_truncated_and_delivered() {
         "z".repeat(3 << 20)
     );
     // A generous deadline: this is about truncation, and debug builds parse 3 MiB slowly.
-    emit(&state, relay.port, big.as_bytes(), &["--deadline-ms", "5000"]).assert_silent_success();
+    emit(
+        &state,
+        relay.port,
+        big.as_bytes(),
+        &["--deadline-ms", "5000"],
+    )
+    .assert_silent_success();
     let seen = relay.seen.lock().unwrap();
     assert_eq!(seen.events.len(), 1);
     let stdout = seen.events[0]["tool_response"]["stdout"].as_str().unwrap();

@@ -46,13 +46,19 @@ fn install_install_uninstall_leaves_settings_byte_identical() {
     let dry = hooks(&home, &["install", "--dry-run"]);
     assert!(dry.status.success(), "{dry:?}");
     let diff = String::from_utf8(dry.stdout).unwrap();
-    assert!(diff.contains("+            \"command\": \"/opt/iorelay/bin/iorelay emit\","), "{diff}");
+    assert!(
+        diff.contains("+            \"command\": \"/opt/iorelay/bin/iorelay emit\","),
+        "{diff}"
+    );
     assert_eq!(std::fs::read_to_string(&settings).unwrap(), ORIGINAL);
 
     assert!(hooks(&home, &["install"]).status.success());
     let once = std::fs::read_to_string(&settings).unwrap();
     let parsed: serde_json::Value = serde_json::from_str(&once).unwrap();
-    assert_eq!(parsed["hooks"]["PreToolUse"][0]["hooks"][0]["command"], "~/bin/guard.sh");
+    assert_eq!(
+        parsed["hooks"]["PreToolUse"][0]["hooks"][0]["command"],
+        "~/bin/guard.sh"
+    );
     assert_eq!(parsed["hooks"]["PreToolUse"].as_array().unwrap().len(), 2);
 
     let again = hooks(&home, &["install"]);

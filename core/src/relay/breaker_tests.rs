@@ -1,4 +1,4 @@
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use proptest::prelude::*;
 
@@ -103,7 +103,7 @@ fn a_late_failure_while_open_does_not_extend_the_cool_down() {
 
 #[test]
 fn it_works_on_instants_too() {
-    let t0 = Instant::now();
+    let t0 = crate::time::test_clock::t0();
     let mut b = Breaker::new(BreakerPolicy {
         failure_threshold: 1,
         open_for: Duration::from_secs(30),

@@ -40,7 +40,7 @@ impl EmitLog {
             std::process::id()
         );
         if self.verbose {
-            eprint!("iorelay emit: {message}\n");
+            eprintln!("iorelay emit: {message}");
         }
         let Some(path) = &self.path else { return };
         if std::fs::metadata(path).is_ok_and(|m| m.len() > MAX_LOG_BYTES) {
