@@ -24,6 +24,7 @@ Settings, lowest layer first: built-in defaults; environment variables (IORELAY_
 IORELAY_PORT; CLAUDE_MPM_SERVER_HOST/PORT as aliases); the config file (--config, else
 $IORELAY_CONFIG, else $XDG_CONFIG_HOME/iorelay/config.toml or ~/.config/iorelay/config.toml);
 then flags. `iorelay config show` prints every effective value and where it came from.";
+pub use crate::hook_cli::{EmitArgs, HooksAction, HooksArgs, HooksTarget};
 
 /// A parsed command line.
 #[derive(Debug, Clone, PartialEq, Eq, Parser)]
@@ -60,6 +61,11 @@ pub enum Command {
     /// Inspect the configuration.
     #[command(subcommand)]
     Config(ConfigCommand),
+    /// Read one Claude Code hook event on stdin and deliver it to the relay; silent, always
+    /// exits 0, spools when the relay is down.
+    Emit(EmitArgs),
+    /// Install, remove or show iorelay's hooks in Claude Code's settings.json.
+    Hooks(HooksArgs),
 }
 
 /// Why parsing ended without a command: help or version asked for (`code` 0, print to

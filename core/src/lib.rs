@@ -80,6 +80,8 @@ pub mod cli;
 pub mod config;
 pub mod engine;
 pub mod engineio;
+pub mod hook_cli;
+pub mod hook_settings;
 pub mod http;
 pub mod io;
 pub mod relay;

@@ -37,6 +37,8 @@ pub fn run(binary: &str, command: Command) -> Result<i32, ServeArgs> {
             }
             Err(code) => code,
         }),
+        Command::Emit(args) => Ok(crate::emit::main(&args)),
+        Command::Hooks(args) => Ok(crate::hooks::main(&args)),
         other => {
             eprintln!("{binary}: {other:?} is not supported by this binary");
             Ok(2)

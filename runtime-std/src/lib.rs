@@ -66,6 +66,8 @@
 pub mod client;
 pub mod commands;
 pub mod control;
+pub mod emit;
+pub mod hooks;
 pub mod log;
 pub mod process;
 pub mod settings_io;

@@ -8,6 +8,7 @@
 //! exactly as they would an `Engine`: one input, then drain `poll_output` to `Timeout`.
 //! In conformance mode the relay stands aside and the engine alone answers.
 
+pub mod breaker;
 pub mod clock;
 pub mod config;
 mod connections;
@@ -283,3 +284,4 @@ impl Relay {
         earliest(expiry, parked)
     }
 }
+pub mod fit;
