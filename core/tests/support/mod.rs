@@ -8,6 +8,7 @@
 
 pub mod link;
 pub mod prng;
+pub mod relay;
 pub mod scripted;
 
 use std::collections::BTreeSet;
@@ -19,7 +20,8 @@ use iorelay_core::engineio::packet::Frame;
 use iorelay_core::engineio::payload;
 use iorelay_core::http::{parse_request_head, HeadLimits, RequestHead, Response};
 use iorelay_core::{
-    Body, CloseReason, Config, ConnId, Engine, Event, Input, Output, SessionId, SocketId,
+    ApiMisuse, Body, CloseReason, Config, ConnId, Engine, Event, Input, Output, Relay, SessionId,
+    SocketId,
 };
 
 /// The seed every harness engine uses, so ids are the same on every run.
@@ -263,11 +265,41 @@ pub struct Opened {
     pub sid: String,
 }
 
-/// An engine on virtual time, driven by hand: each call feeds one input or command at the
-/// harness's `now` and drains every output.
-pub struct Harness {
-    /// The engine under test.
-    pub engine: Engine,
+/// What the harness drives: the protocol [`Engine`] or the [`Relay`] around one, which take
+/// the same inputs and give the same outputs.
+pub trait Machine {
+    /// Feeds one input.
+    ///
+    /// # Errors
+    /// Misuse of the API.
+    fn handle_input(&mut self, input: Input) -> Result<(), ApiMisuse>;
+    /// The next output.
+    fn poll_output(&mut self) -> Output;
+}
+
+impl Machine for Engine {
+    fn handle_input(&mut self, input: Input) -> Result<(), ApiMisuse> {
+        Engine::handle_input(self, input)
+    }
+    fn poll_output(&mut self) -> Output {
+        Engine::poll_output(self)
+    }
+}
+
+impl Machine for Relay {
+    fn handle_input(&mut self, input: Input) -> Result<(), ApiMisuse> {
+        Relay::handle_input(self, input)
+    }
+    fn poll_output(&mut self) -> Output {
+        Relay::poll_output(self)
+    }
+}
+
+/// An engine (or a relay) on virtual time, driven by hand: each call feeds one input or
+/// command at the harness's `now` and drains every output.
+pub struct Harness<M: Machine = Engine> {
+    /// The engine (or relay) under test.
+    pub engine: M,
     /// The origin of virtual time.
     pub t0: Instant,
     /// The instant inputs are stamped with.
@@ -275,21 +307,40 @@ pub struct Harness {
     given: BTreeSet<ConnId>,
 }
 
-impl Harness {
+impl Harness<Engine> {
     /// An engine with `config` started at `t0`.
     pub fn new(config: Config) -> Self {
         let t0 = t0();
-        Self {
-            engine: Engine::new(config, t0, SEED),
-            t0,
-            now: t0,
-            given: BTreeSet::new(),
-        }
+        Self::around(Engine::new(config, t0, SEED), t0)
     }
 
     /// An engine with the default configuration.
     pub fn default_config() -> Self {
         Self::new(Config::default())
+    }
+}
+
+impl Harness<Relay> {
+    /// A relay with `config` started at `t0`, whose wall clock read [`RELAY_START_UNIX_MS`]
+    /// then.
+    pub fn relay(mut config: Config) -> Self {
+        let t0 = t0();
+        config.server.started_unix_ms = RELAY_START_UNIX_MS;
+        Self::around(Relay::new(config, t0, SEED), t0)
+    }
+}
+
+/// The wall time a harness relay starts at: 2026-01-01T00:00:00.000Z.
+pub const RELAY_START_UNIX_MS: u64 = 1_767_225_600_000;
+
+impl<M: Machine> Harness<M> {
+    fn around(engine: M, t0: Instant) -> Self {
+        Self {
+            engine,
+            t0,
+            now: t0,
+            given: BTreeSet::new(),
+        }
     }
 
     /// Moves the harness clock to `t0 + after` (inputs are stamped with it); feeds nothing.
