@@ -63,6 +63,18 @@ struct Subscriber {
     subscription: Subscription,
 }
 
+/// When an input happened.
+fn input_now(input: &Input) -> Instant {
+    match input {
+        Input::Timeout(now)
+        | Input::Http { now, .. }
+        | Input::WsMessage { now, .. }
+        | Input::WsTooLarge { now, .. }
+        | Input::ConnClosed { now, .. }
+        | Input::Congestion { now, .. } => *now,
+    }
+}
+
 /// Counters the relay keeps; `/health` and `/metrics` report them.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, serde::Serialize)]
 pub struct RelayStats {
@@ -142,20 +154,15 @@ impl Relay {
         if !self.enabled {
             return self.engine.handle_input(input);
         }
+        // Every input moves the relay's clock, so what the engine reports next (a connect
+        // wanting its history, a `history` request) sees the history as of this input.
+        self.advance(input_now(&input));
         match input {
             Input::Http {
-                now,
-                conn,
-                head,
-                body,
+                conn, head, body, ..
             } if http::is_relay_route(&head) => {
-                self.advance(now);
                 self.on_http(conn, &head, body);
                 Ok(())
-            }
-            Input::Timeout(now) => {
-                self.advance(now);
-                self.engine.handle_input(Input::Timeout(now))
             }
             input => self.engine.handle_input(input),
         }
