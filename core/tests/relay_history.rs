@@ -27,7 +27,10 @@ fn a_late_joiner_gets_the_earlier_events_oldest_first() {
     post_sessions(&mut h, &["s1", "s2", "s1"]);
     let history = event_history(&h.dashboard(1, "/", ""));
     assert_eq!(ids(&events(&history)), ["e1", "e2", "e3"]);
-    assert_eq!((&history["count"], &history["total_available"]), (&json!(3), &json!(3)));
+    assert_eq!(
+        (&history["count"], &history["total_available"]),
+        (&json!(3), &json!(3))
+    );
 }
 
 #[test]
@@ -61,7 +64,10 @@ fn the_auth_limit_keeps_the_newest_and_total_available_counts_them_all() {
     post_sessions(&mut h, &["s"; 5]);
     let history = event_history(&h.dashboard(1, "/", r#"{"limit":2}"#));
     assert_eq!(offsets(&events(&history)), [4, 5]);
-    assert_eq!((&history["count"], &history["total_available"]), (&json!(2), &json!(5)));
+    assert_eq!(
+        (&history["count"], &history["total_available"]),
+        (&json!(2), &json!(5))
+    );
 }
 
 #[test]
@@ -99,7 +105,10 @@ fn project_and_types_filters_combine() {
         h.post_json(10 + i as u64, "/api/hooks", hook);
     }
     let auth = r#"{"project":"shop","types":["pre_tool_use"]}"#;
-    assert_eq!(ids(&events(&event_history(&h.dashboard(1, "/", auth)))), ["a"]);
+    assert_eq!(
+        ids(&events(&event_history(&h.dashboard(1, "/", auth)))),
+        ["a"]
+    );
     let by_type = r#"{"types":["hook"]}"#;
     assert_eq!(
         ids(&events(&event_history(&h.dashboard(2, "/", by_type)))),
@@ -143,19 +152,36 @@ fn api_history_filters_and_pages_like_the_socket_request() {
     let mut h = relay();
     post_sessions(&mut h, &["s1", "s2", "s1", "s1", "s2"]);
     let page = |h: &mut Harness<iorelay_core::Relay>, conn, query: &str| {
-        let (status, body) = h.get(conn, &format!("/api/history{query}")).status_and_body(conn);
+        let (status, body) = h
+            .get(conn, &format!("/api/history{query}"))
+            .status_and_body(conn);
         assert_eq!(status, 200, "{query}: {body}");
         serde_json::from_str::<Value>(&body).unwrap()
     };
     assert_eq!(offsets(&events(&page(&mut h, 1, ""))), [1, 2, 3, 4, 5]);
     assert_eq!(offsets(&events(&page(&mut h, 2, "?session=s1"))), [1, 3, 4]);
-    assert_eq!(offsets(&events(&page(&mut h, 3, "?session=s1&limit=2"))), [3, 4]);
-    assert_eq!(offsets(&events(&page(&mut h, 4, "?after=1&limit=2"))), [2, 3]);
+    assert_eq!(
+        offsets(&events(&page(&mut h, 3, "?session=s1&limit=2"))),
+        [3, 4]
+    );
+    assert_eq!(
+        offsets(&events(&page(&mut h, 4, "?after=1&limit=2"))),
+        [2, 3]
+    );
     assert_eq!(offsets(&events(&page(&mut h, 5, "?before=3"))), [1, 2]);
-    assert_eq!(offsets(&events(&page(&mut h, 6, "?type=stop&session=s2"))), [2, 5]);
-    assert_eq!(offsets(&events(&page(&mut h, 7, "?type=nothing"))), Vec::<u64>::new());
+    assert_eq!(
+        offsets(&events(&page(&mut h, 6, "?type=stop&session=s2"))),
+        [2, 5]
+    );
+    assert_eq!(
+        offsets(&events(&page(&mut h, 7, "?type=nothing"))),
+        Vec::<u64>::new()
+    );
     let whole = page(&mut h, 8, "?limit=1");
-    assert_eq!((&whole["count"], &whole["total_available"]), (&json!(1), &json!(5)));
+    assert_eq!(
+        (&whole["count"], &whole["total_available"]),
+        (&json!(1), &json!(5))
+    );
 }
 
 #[test]
@@ -168,7 +194,9 @@ fn api_history_refuses_numbers_that_are_not_offsets_with_400() {
     ];
     for (i, (query, detail)) in cases.into_iter().enumerate() {
         let conn = i as u64 + 1;
-        let (status, body) = h.get(conn, &format!("/api/history{query}")).status_and_body(conn);
+        let (status, body) = h
+            .get(conn, &format!("/api/history{query}"))
+            .status_and_body(conn);
         assert_eq!(status, 400, "{query}");
         assert_eq!(
             serde_json::from_str::<Value>(&body).unwrap(),
@@ -187,12 +215,20 @@ fn retention(age: Duration) -> Harness<iorelay_core::Relay> {
 fn events_leave_the_history_at_their_retention_age() {
     let mut h = retention(secs(60));
     let first = h.post_stop(1, "old", "s");
-    assert_eq!(first.next, Some(h.t0 + secs(60)), "the first event's expiry");
+    assert_eq!(
+        first.next,
+        Some(h.t0 + secs(60)),
+        "the first event's expiry"
+    );
     h.set_time(secs(30));
     h.post_stop(2, "newer", "s");
     let at_60 = h.tick(secs(60) - ms(1));
     assert_eq!(h.engine.history_len(), 2);
-    assert_eq!(at_60.next, Some(h.t0 + secs(60)), "the oldest event's expiry");
+    assert_eq!(
+        at_60.next,
+        Some(h.t0 + secs(60)),
+        "the oldest event's expiry"
+    );
     h.tick(secs(60) + ms(1));
     assert_eq!(h.engine.history_len(), 1);
     let history = event_history(&h.dashboard(3, "/", ""));

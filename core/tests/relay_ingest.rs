@@ -38,18 +38,29 @@ fn bad_bodies_are_json_400s_naming_the_problem() {
         ("{\"oops\": ", "the body is not JSON"),
         ("", "the body is empty"),
         ("42", "an event must be a JSON object"),
-        (r#"[{"id":"x"},7]"#, "event 1: an event must be a JSON object"),
+        (
+            r#"[{"id":"x"},7]"#,
+            "event 1: an event must be a JSON object",
+        ),
     ];
     for (i, (body, detail)) in cases.into_iter().enumerate() {
         let conn = i as u64 + 1;
         let (status, reply) = h.post_json(conn, "/api/events", body).status_and_body(conn);
         let reply: Value = serde_json::from_str(&reply).expect("JSON error body");
-        assert_eq!((status, &reply["error"]), (400, &json!("malformed JSON")), "{body}");
+        assert_eq!(
+            (status, &reply["error"]),
+            (400, &json!("malformed JSON")),
+            "{body}"
+        );
         let got = reply["detail"].as_str().expect("detail");
         assert!(got.starts_with(detail), "{body}: {got}");
     }
     assert_eq!(h.engine.stats().requests_rejected, 4);
-    assert_eq!(h.engine.stats().events_in, 0, "nothing of a bad array is accepted");
+    assert_eq!(
+        h.engine.stats().events_in,
+        0,
+        "nothing of a bad array is accepted"
+    );
 }
 
 #[test]
@@ -96,7 +107,10 @@ fn wrong_methods_are_405_with_allow_and_unknown_api_routes_404() {
     assert_eq!(drained.reply(2).status, 405);
     let (status, body) = h.post_json(3, "/api/nothing", "{}").status_and_body(3);
     assert_eq!(status, 404);
-    assert_eq!(serde_json::from_str::<Value>(&body).unwrap()["error"], "not found");
+    assert_eq!(
+        serde_json::from_str::<Value>(&body).unwrap()["error"],
+        "not found"
+    );
 }
 
 #[test]
@@ -108,11 +122,17 @@ fn a_raw_claude_code_hook_becomes_one_canonical_claude_event() {
     assert_eq!(drained.status_and_body(2), (204, String::new()));
     let got = drained.got(1);
     assert_eq!(got.len(), 1, "one event, one name: {got:#?}");
-    assert_eq!((got[0].nsp.as_str(), got[0].name.as_str()), ("/", "claude_event"));
+    assert_eq!(
+        (got[0].nsp.as_str(), got[0].name.as_str()),
+        ("/", "claude_event")
+    );
     assert_eq!(got[0].args.len(), 1, "one argument");
     let mut event = got[0].arg().clone();
     let id = event["id"].take();
-    assert!(id.as_str().is_some_and(|id| !id.is_empty()), "the relay assigned an id");
+    assert!(
+        id.as_str().is_some_and(|id| !id.is_empty()),
+        "the relay assigned an id"
+    );
     assert_eq!(
         event,
         json!({
@@ -194,7 +214,10 @@ fn a_bare_event_without_data_is_its_own_data_and_its_source_is_api() {
         (&event["type"], &event["subtype"]),
         (&json!("hook"), &json!("user_prompt_submit"))
     );
-    assert_eq!((&event["session_id"], &event["project"]), (&json!("s-3"), &json!("q")));
+    assert_eq!(
+        (&event["session_id"], &event["project"]),
+        (&json!("s-3"), &json!("q"))
+    );
     assert_eq!(event["source"], "api");
     assert_eq!(event["data"], serde_json::from_str::<Value>(body).unwrap());
 }
@@ -203,7 +226,8 @@ fn a_bare_event_without_data_is_its_own_data_and_its_source_is_api() {
 fn an_unknown_hook_name_passes_through_untouched() {
     let mut h = relay();
     h.dashboard(1, "/", "");
-    let hook = r#"{"hook_event_name":"BrandNewHook2027","session_id":"s","surprise":{"nested":[1,2]}}"#;
+    let hook =
+        r#"{"hook_event_name":"BrandNewHook2027","session_id":"s","surprise":{"nested":[1,2]}}"#;
     let drained = h.post_json(2, "/api/hooks", hook);
     assert_eq!(drained.status_and_body(2), (204, String::new()));
     let events = claude_events(&drained.got(1));
@@ -256,16 +280,24 @@ fn health_reports_the_relay_counters() {
         health["events"],
         json!({"events_in":1,"events_deduplicated":1,"events_out":0,"events_dropped":0,"requests_rejected":1})
     );
-    assert_eq!((&health["history"], &health["next_offset"]), (&json!(1), &json!(2)));
+    assert_eq!(
+        (&health["history"], &health["next_offset"]),
+        (&json!(1), &json!(2))
+    );
 }
 
 #[test]
 fn conformance_mode_leaves_every_route_to_the_engine() {
     let mut h = Harness::relay(Config::conformance());
     for (conn, path) in [(1, "/api/events"), (2, "/api/hooks")] {
-        let (status, body) = h.post_json(conn, path, r#"{"id":"x"}"#).status_and_body(conn);
+        let (status, body) = h
+            .post_json(conn, path, r#"{"id":"x"}"#)
+            .status_and_body(conn);
         assert_eq!(status, 404, "{path}");
-        assert_eq!(serde_json::from_str::<Value>(&body).unwrap()["error"], "not found");
+        assert_eq!(
+            serde_json::from_str::<Value>(&body).unwrap()["error"],
+            "not found"
+        );
     }
     assert_eq!(h.get(3, "/api/history").reply(3).status, 404);
     assert_eq!(h.engine.stats().events_in, 0);

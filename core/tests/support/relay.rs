@@ -91,7 +91,13 @@ impl Drained {
 pub fn offsets<'a>(events: impl IntoIterator<Item = &'a Value>) -> Vec<u64> {
     events
         .into_iter()
-        .map(|e| e["offset"].as_str().expect("offset is a string").parse().expect("digits"))
+        .map(|e| {
+            e["offset"]
+                .as_str()
+                .expect("offset is a string")
+                .parse()
+                .expect("digits")
+        })
         .collect()
 }
 
@@ -120,9 +126,8 @@ impl Harness<Relay> {
     /// Posts `{"id":"<id>","type":"hook","subtype":"stop","session_id":"<session>"}` to
     /// `/api/events` on `conn`; expects 204.
     pub fn post_stop(&mut self, conn: u64, id: &str, session: &str) -> Drained {
-        let body = format!(
-            r#"{{"id":"{id}","type":"hook","subtype":"stop","session_id":"{session}"}}"#
-        );
+        let body =
+            format!(r#"{{"id":"{id}","type":"hook","subtype":"stop","session_id":"{session}"}}"#);
         let drained = self.post_json(conn, "/api/events", &body);
         assert_eq!(drained.status_and_body(conn), (204, String::new()));
         drained
@@ -152,11 +157,7 @@ impl Harness<Relay> {
     pub fn polling_dashboard(&mut self, conn: u64, auth: &str) -> String {
         let opened = self.open_polling(conn);
         let packet = format!("40{auth}");
-        let drained = self.post(
-            conn + 1,
-            &super::polling(&opened.sid),
-            packet.as_bytes(),
-        );
+        let drained = self.post(conn + 1, &super::polling(&opened.sid), packet.as_bytes());
         assert_eq!(drained.status_and_body(conn + 1), (200, "ok".to_owned()));
         opened.sid
     }
