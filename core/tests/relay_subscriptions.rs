@@ -149,3 +149,25 @@ fn a_disconnected_client_is_forgotten() {
     assert_eq!(ids(&claude_events(&got[1])), ["a"]);
     assert_eq!(h.engine.stats().events_out, 1);
 }
+
+#[test]
+fn a_poll_carries_at_most_16_packets_and_the_next_poll_the_rest_in_order() {
+    let mut h = relay();
+    let sid = h.polling_dashboard(1, "");
+    let first = h.get(3, &polling(&sid)).got_polled(3);
+    assert_eq!(first.len(), 1, "event_history: {first:?}");
+    for i in 0..20 {
+        h.post_stop(100, &format!("e{i:02}"), "s");
+    }
+    let polls: Vec<Vec<Got>> = (4..=5)
+        .map(|conn| h.get(conn, &polling(&sid)).got_polled(conn))
+        .collect();
+    assert_eq!(
+        (polls[0].len(), polls[1].len()),
+        (16, 4),
+        "python-engineio refuses more than 16 packets in a payload"
+    );
+    let all: Vec<Got> = polls.concat();
+    let expected: Vec<String> = (0..20).map(|i| format!("e{i:02}")).collect();
+    assert_eq!(ids(&claude_events(&all)), expected);
+}
