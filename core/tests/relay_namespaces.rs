@@ -70,8 +70,16 @@ fn buffer_if_no_clients_flushes_to_the_first_client_only() {
 #[test]
 fn sub_agent_events_are_buffered_for_the_first_agents_client() {
     let mut h = relay();
-    hook(&mut h, r#"{"id":"a1","hook_event_name":"SubagentStart","agent_id":"ag"}"#, &[]);
-    hook(&mut h, r#"{"id":"a2","hook_event_name":"SubagentStop","agent_id":"ag"}"#, &[]);
+    hook(
+        &mut h,
+        r#"{"id":"a1","hook_event_name":"SubagentStart","agent_id":"ag"}"#,
+        &[],
+    );
+    hook(
+        &mut h,
+        r#"{"id":"a2","hook_event_name":"SubagentStop","agent_id":"ag"}"#,
+        &[],
+    );
     assert_eq!(
         names(&h.dashboard(1, "/agents", "")),
         [

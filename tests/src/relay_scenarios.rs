@@ -11,6 +11,7 @@ use std::time::Duration;
 
 use serde_json::{json, Value};
 
+use crate::scenarios::{json, open_polling};
 use crate::target::{HttpId, KeepAliveId, Msg, Target, TargetExt, WsId};
 
 /// A named relay scenario.
@@ -36,10 +37,6 @@ pub fn all() -> Vec<RelayScenario> {
         bad_ingest_bodies_get_json_errors,
         api_history_filters_by_session,
     ]
-}
-
-fn json(text: &str) -> Value {
-    serde_json::from_str(text).unwrap_or_else(|e| panic!("not JSON ({e}): {text}"))
 }
 
 /// A Socket.IO EVENT packet on `/` (`42[...]`) as (name, arguments); `None` for anything else.
@@ -85,17 +82,7 @@ impl Dashboard {
 
     /// Connects over polling with `auth` and waits for `event_history`.
     fn polling(t: &mut dyn Target, auth: &str) -> Self {
-        let reply = t.http("GET", &format!("{SIO}&transport=polling"), b"", SOON);
-        assert_eq!(
-            reply.status,
-            200,
-            "[{}] handshake: {}",
-            t.label(),
-            reply.text()
-        );
-        let text = reply.text();
-        let open = json(text.strip_prefix('0').expect("open packet"));
-        let sid = open["sid"].as_str().expect("sid").to_owned();
+        let sid = open_polling(t, SIO);
         let mut dashboard = Self {
             transport: Transport::Polling { sid, poll: None },
             got: Vec::new(),
