@@ -34,6 +34,10 @@ pub struct Config {
     pub max_queued_bytes: usize,
     /// How long a congested client may stay congested before it is disconnected.
     pub slow_consumer_timeout: Duration,
+    /// Most Engine.IO packets in one polling response; the rest wait for the next poll.
+    /// python-engineio's client refuses a payload of more than 16 packets (and drops the
+    /// session), so the relay's default is 16.
+    pub max_packets_per_poll: usize,
     /// Path Engine.IO carrying Socket.IO is served at (with trailing slash).
     pub socketio_path: String,
     /// Path a raw Engine.IO endpoint (no Socket.IO layer) is served at, if any.
@@ -117,6 +121,7 @@ impl Default for Config {
             max_attachments: 16,
             max_queued_bytes: 8 * 1024 * 1024,
             slow_consumer_timeout: Duration::from_secs(30),
+            max_packets_per_poll: 16,
             socketio_path: "/socket.io/".to_owned(),
             engineio_path: None,
             namespaces: NamespacePolicy::Any,
@@ -175,6 +180,8 @@ impl Config {
             namespaces: NamespacePolicy::Only(vec!["/".to_owned(), "/custom".to_owned()]),
             cors: CorsPolicy::AllowAll,
             mode: Mode::Conformance,
+            // The reference server answers a poll with everything queued.
+            max_packets_per_poll: usize::MAX,
             ..Self::default()
         }
     }

@@ -97,21 +97,27 @@ cleanup() {
 trap cleanup EXIT
 trap 'exit 130' INT TERM
 
-"${server_argv[@]}" serve --conformance --port 0 >"$work/server.out" 2>"$work/server.err" &
-server_pid=$!
+# start_server NAME FLAGS...: starts `SERVER serve FLAGS --port 0`, waits (bounded) for its
+# listening line, and sets server_pid and url; on failure prints why and returns 1.
+start_server() {
+  local name="$1"
+  shift
+  "${server_argv[@]}" serve "$@" --port 0 >"$work/$name.out" 2>"$work/$name.err" &
+  server_pid=$!
+  url=""
+  for _ in $(seq 1 200); do
+    url="$(sed -n 's#^iorelay listening on \(http://[^ ]*\).*$#\1#p' "$work/$name.out" | head -n 1)"
+    [ -n "$url" ] && return 0
+    kill -0 "$server_pid" 2>/dev/null || break
+    sleep 0.05
+  done
+  echo "error: the $name server did not print 'iorelay listening on http://...' within 10 s" >&2
+  echo "--- server stdout:" >&2; cat "$work/$name.out" >&2
+  echo "--- server stderr:" >&2; tail -n 50 "$work/$name.err" >&2
+  return 1
+}
 
-# Wait (bounded) for the listening line.
-url=""
-for _ in $(seq 1 200); do
-  url="$(sed -n 's#^iorelay listening on \(http://[^ ]*\).*$#\1#p' "$work/server.out" | head -n 1)"
-  [ -n "$url" ] && break
-  kill -0 "$server_pid" 2>/dev/null || break
-  sleep 0.05
-done
-if [ -z "$url" ]; then
-  echo "error: the server did not print 'iorelay listening on http://...' within 10 s" >&2
-  echo "--- server stdout:" >&2; cat "$work/server.out" >&2
-  echo "--- server stderr:" >&2; tail -n 50 "$work/server.err" >&2
+if ! start_server server --conformance; then
   echo "0 passed, 1 failed"
   exit 1
 fi
@@ -125,33 +131,46 @@ echo "interop [$label]: server ${server_argv[*]} at $url; many clients: $IORELAY
 passed=0
 failed=0
 
-echo "=== socket.io-client (node) [$label]"
-(
-  cd "$HERE/node" &&
-    node --test --test-concurrency=1 --test-force-exit --test-timeout=180000 --test-reporter=spec \
-      ${IORELAY_NODE_TESTS:-test/*.test.mjs}
-) 2>&1 | tee "$work/node.out"
-node_rc=${PIPESTATUS[0]}
-# The spec reporter's summary (`ℹ pass N`); --test-force-exit can cut a file reporter's summary.
-node_pass="$(sed -n 's/^ℹ pass \([0-9]*\)$/\1/p' "$work/node.out" | tail -n 1)"
-node_fail="$(sed -n 's/^ℹ fail \([0-9]*\)$/\1/p' "$work/node.out" | tail -n 1)"
-node_cancelled="$(sed -n 's/^ℹ cancelled \([0-9]*\)$/\1/p' "$work/node.out" | tail -n 1)"
-node_skipped="$(sed -n 's/^ℹ skipped \([0-9]*\)$/\1/p' "$work/node.out" | tail -n 1)"
-node_pass="${node_pass:-0}"
-node_fail=$((${node_fail:-0} + ${node_cancelled:-0} + ${node_skipped:-0}))
-if [ "$node_rc" -ne 0 ] && [ "$node_fail" -eq 0 ]; then node_fail=1; fi
-if [ "$node_pass" -eq 0 ] && [ "$node_fail" -eq 0 ]; then node_fail=1; fi
-passed=$((passed + node_pass))
-failed=$((failed + node_fail))
+# run_node NAME FILES: node --test over FILES (space-separated, globs expanded in node/); adds
+# to passed/failed, sets node_pass/node_fail.
+run_node() {
+  local name="$1"
+  shift
+  echo "=== socket.io-client (node) [$label] $name"
+  (
+    cd "$HERE/node" &&
+      # shellcheck disable=SC2086 # FILES is a list of globs on purpose
+      node --test --test-concurrency=1 --test-force-exit --test-timeout=180000 --test-reporter=spec $1
+  ) 2>&1 | tee "$work/node-$name.out"
+  local rc=${PIPESTATUS[0]}
+  # The spec reporter's summary (`ℹ pass N`); --test-force-exit can cut a file reporter's summary.
+  local out="$work/node-$name.out" cancelled skipped
+  node_pass="$(sed -n 's/^ℹ pass \([0-9]*\)$/\1/p' "$out" | tail -n 1)"
+  node_fail="$(sed -n 's/^ℹ fail \([0-9]*\)$/\1/p' "$out" | tail -n 1)"
+  cancelled="$(sed -n 's/^ℹ cancelled \([0-9]*\)$/\1/p' "$out" | tail -n 1)"
+  skipped="$(sed -n 's/^ℹ skipped \([0-9]*\)$/\1/p' "$out" | tail -n 1)"
+  node_pass="${node_pass:-0}"
+  node_fail=$((${node_fail:-0} + ${cancelled:-0} + ${skipped:-0}))
+  if [ "$rc" -ne 0 ] && [ "$node_fail" -eq 0 ]; then node_fail=1; fi
+  if [ "$node_pass" -eq 0 ] && [ "$node_fail" -eq 0 ]; then node_fail=1; fi
+  passed=$((passed + node_pass))
+  failed=$((failed + node_fail))
+}
 
-echo "=== python-socketio (python) [$label]"
-(
-  cd "$HERE/python" &&
-    .venv/bin/python -m pytest -p no:cacheprovider -q -rfE --junitxml="$work/python.xml" ${IORELAY_PYTHON_TESTS:-tests}
-)
-py_rc=$?
-read -r py_pass py_fail < <(
-  python3 - "$work/python.xml" <<'EOF' 2>/dev/null || echo "0 0"
+# run_python NAME PATHS: pytest over PATHS (space-separated, relative to python/); adds to
+# passed/failed, sets py_pass/py_fail.
+run_python() {
+  local name="$1"
+  shift
+  echo "=== python-socketio (python) [$label] $name"
+  (
+    cd "$HERE/python" &&
+      # shellcheck disable=SC2086 # PATHS is a list on purpose
+      .venv/bin/python -m pytest -p no:cacheprovider -q -rfE --junitxml="$work/python-$name.xml" $1
+  )
+  local rc=$?
+  read -r py_pass py_fail < <(
+    python3 - "$work/python-$name.xml" <<'EOF' 2>/dev/null || echo "0 0"
 import sys, xml.etree.ElementTree as ET
 root = ET.parse(sys.argv[1]).getroot()
 suites = [root] if root.tag == "testsuite" else list(root)
@@ -160,24 +179,51 @@ bad = sum(int(s.get("failures", 0)) + int(s.get("errors", 0)) for s in suites)
 skipped = sum(int(s.get("skipped", 0)) for s in suites)
 print(tests - bad - skipped, bad + skipped)
 EOF
-)
-py_pass="${py_pass:-0}"
-py_fail="${py_fail:-0}"
-if [ "$py_rc" -ne 0 ] && [ "$py_fail" -eq 0 ]; then py_fail=1; fi
-if [ "$py_pass" -eq 0 ] && [ "$py_fail" -eq 0 ]; then py_fail=1; fi
-passed=$((passed + py_pass))
-failed=$((failed + py_fail))
+  )
+  py_pass="${py_pass:-0}"
+  py_fail="${py_fail:-0}"
+  if [ "$rc" -ne 0 ] && [ "$py_fail" -eq 0 ]; then py_fail=1; fi
+  if [ "$py_pass" -eq 0 ] && [ "$py_fail" -eq 0 ]; then py_fail=1; fi
+  passed=$((passed + py_pass))
+  failed=$((failed + py_fail))
+}
 
-if ! kill -0 "$server_pid" 2>/dev/null; then
-  echo "error: the server under test exited during the run" >&2
-  failed=$((failed + 1))
-fi
-if [ "$failed" -ne 0 ]; then
-  echo "--- server stderr (last 40 lines):" >&2
-  tail -n 40 "$work/server.err" >&2
-fi
+# check_server NAME: a server that died during its suites counts as one failure.
+check_server() {
+  if ! kill -0 "$server_pid" 2>/dev/null; then
+    echo "error: the $1 server under test exited during the run" >&2
+    failed=$((failed + 1))
+  fi
+  if [ "$failed" -ne 0 ]; then
+    echo "--- $1 server stderr (last 40 lines):" >&2
+    tail -n 40 "$work/$1.err" >&2
+  fi
+}
+
+run_node conformance "${IORELAY_NODE_TESTS:-test/*.test.mjs}"
+summary="node $node_pass passed, $node_fail failed"
+run_python conformance "${IORELAY_PYTHON_TESTS:-tests}"
+summary="$summary; python $py_pass passed, $py_fail failed"
+check_server server
 stop_server
 
-echo "interop [$label]: node $node_pass passed, $node_fail failed; python $py_pass passed, $py_fail failed"
+# --- the relay suites: the same binary as a relay (`serve --port 0`, no --conformance) -----------
+if [ "$target" = reference ]; then
+  echo "interop [$label]: the reference server has no relay mode; relay suites skipped" >&2
+elif ! start_server relay; then
+  failed=$((failed + 1))
+  summary="$summary; the relay server did not start"
+else
+  export IORELAY_RELAY_URL="$url"
+  echo "interop [$label]: relay server ${server_argv[*]} serve --port 0 at $url" >&2
+  run_node relay "${IORELAY_NODE_RELAY_TESTS:-relay/*.test.mjs}"
+  summary="$summary; relay: node $node_pass passed, $node_fail failed"
+  run_python relay "${IORELAY_PYTHON_RELAY_TESTS:-relay}"
+  summary="$summary; python $py_pass passed, $py_fail failed"
+  check_server relay
+  stop_server
+fi
+
+echo "interop [$label]: $summary"
 echo "$passed passed, $failed failed"
 [ "$failed" -eq 0 ]

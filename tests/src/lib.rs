@@ -15,9 +15,10 @@ macro_rules! named {
 pub mod net;
 pub mod process;
 pub mod raw;
+pub mod relay_scenarios;
 pub mod runtime_scenarios;
 pub mod scenarios;
 pub mod sim;
 pub mod target;
 
-pub use target::{HttpId, HttpReply, Msg, Target, WsEvent, WsId};
+pub use target::{HttpId, HttpReply, KeepAliveId, Msg, Target, WsEvent, WsId};

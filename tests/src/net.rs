@@ -1,5 +1,5 @@
 //! The network target: a real server binary started with `serve --conformance --port 0`
-//! (see [`crate::process`]),
+//! (or, for the relay scenarios, `serve --port 0`; see [`crate::process`]),
 //! spoken to over loopback with raw HTTP/1.1 and tungstenite websockets.
 //!
 //! Each request runs on its own connection and thread, so a held poll can be outstanding while
@@ -19,7 +19,7 @@ use tungstenite::Message;
 
 use crate::process::Server;
 use crate::raw::Client;
-use crate::target::{HttpId, HttpReply, Msg, Target, WsEvent, WsId};
+use crate::target::{HttpId, HttpReply, KeepAliveId, Msg, Target, WsEvent, WsId};
 
 /// A running server binary.
 pub struct Net {
@@ -28,6 +28,7 @@ pub struct Net {
     next_id: u64,
     http: BTreeMap<u64, (TcpStream, Receiver<Option<HttpReply>>)>,
     ws: BTreeMap<u64, WsConn>,
+    keep_alive: BTreeMap<u64, Client>,
 }
 
 struct WsConn {
@@ -59,12 +60,20 @@ impl Net {
     pub fn start(label: &'static str, binary: PathBuf, extra_args: &[&str]) -> Self {
         let mut args = vec!["--conformance"];
         args.extend_from_slice(extra_args);
+        Self::start_relay(label, binary, &args)
+    }
+
+    /// Starts `binary` as a relay (no `--conformance`: the relay's routes and namespaces)
+    /// with `args` on a free port and waits (at most 10 s) for its listening line.
+    #[must_use]
+    pub fn start_relay(label: &'static str, binary: PathBuf, args: &[&str]) -> Self {
         Self {
             label,
-            server: Server::start(label, binary, &args, &[]),
+            server: Server::start(label, binary, args, &[]),
             next_id: 1,
             http: BTreeMap::new(),
             ws: BTreeMap::new(),
+            keep_alive: BTreeMap::new(),
         }
     }
 
@@ -214,5 +223,26 @@ impl Target for Net {
         while Instant::now() < end {
             thread::sleep(end.saturating_duration_since(Instant::now()));
         }
+    }
+
+    fn open_keep_alive(&mut self) -> KeepAliveId {
+        let id = self.next_id;
+        self.next_id += 1;
+        self.keep_alive.insert(id, Client::connect(self.addr()));
+        KeepAliveId(id)
+    }
+
+    fn keep_alive_request(
+        &mut self,
+        conn: KeepAliveId,
+        method: &str,
+        target: &str,
+        body: &[u8],
+        within: Duration,
+    ) -> Option<HttpReply> {
+        let client = self.keep_alive.get_mut(&conn.0)?;
+        client.set_read_timeout(within);
+        client.send_request(method, target, body);
+        client.try_response()
     }
 }

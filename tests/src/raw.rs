@@ -46,6 +46,16 @@ impl Client {
         }
     }
 
+    /// Reads from now on give up after `within`.
+    ///
+    /// # Panics
+    /// If the timeout cannot be set.
+    pub fn set_read_timeout(&mut self, within: Duration) {
+        self.stream
+            .set_read_timeout(Some(within))
+            .expect("read timeout");
+    }
+
     /// Writes raw bytes.
     ///
     /// # Panics

@@ -42,12 +42,12 @@ pub fn all() -> Vec<Scenario> {
     ]
 }
 
-fn json(text: &str) -> Value {
+pub(crate) fn json(text: &str) -> Value {
     serde_json::from_str(text).unwrap_or_else(|e| panic!("not JSON ({e}): {text}"))
 }
 
 /// Opens a polling session on `path` and returns its sid.
-fn open_polling(t: &mut dyn Target, path: &str) -> String {
+pub(crate) fn open_polling(t: &mut dyn Target, path: &str) -> String {
     let reply = t.http("GET", &format!("{path}&transport=polling"), b"", SOON);
     assert_eq!(
         reply.status,

@@ -9,7 +9,7 @@ use iorelay_core::engineio::packet::Frame;
 use iorelay_core::http::{parse_request_head, HeadLimits};
 use iorelay_core::{Body, Config, ConnId, Input, Output, Relay};
 
-use crate::target::{HttpId, HttpReply, Msg, Target, WsEvent, WsId};
+use crate::target::{HttpId, HttpReply, KeepAliveId, Msg, Target, WsEvent, WsId};
 
 /// The engine driven on virtual time.
 pub struct Sim {
@@ -110,9 +110,19 @@ impl Sim {
         }
     }
 
-    fn request(&mut self, raw: &[u8], body: &[u8]) -> u64 {
+    fn new_conn(&mut self) -> u64 {
         let conn = self.next_conn;
         self.next_conn += 1;
+        conn
+    }
+
+    fn request(&mut self, raw: &[u8], body: &[u8]) -> u64 {
+        let conn = self.new_conn();
+        self.request_on(conn, raw, body);
+        conn
+    }
+
+    fn request_on(&mut self, conn: u64, raw: &[u8], body: &[u8]) {
         let (head, _) = parse_request_head(raw, &HeadLimits::default())
             .expect("scenario requests are valid")
             .expect("scenario requests are complete");
@@ -128,8 +138,15 @@ impl Sim {
             head,
             body,
         });
-        conn
     }
+}
+
+/// A request's text: `method target` with a Content-Length.
+fn request_head(method: &str, target: &str, body: &[u8]) -> String {
+    format!(
+        "{method} {target} HTTP/1.1\r\nHost: sim\r\nContent-Length: {}\r\n\r\n",
+        body.len()
+    )
 }
 
 impl Target for Sim {
@@ -138,10 +155,7 @@ impl Target for Sim {
     }
 
     fn send_http(&mut self, method: &str, target: &str, body: &[u8]) -> HttpId {
-        let raw = format!(
-            "{method} {target} HTTP/1.1\r\nHost: sim\r\nContent-Length: {}\r\n\r\n",
-            body.len()
-        );
+        let raw = request_head(method, target, body);
         HttpId(self.request(raw.as_bytes(), body))
     }
 
@@ -195,6 +209,23 @@ impl Target for Sim {
     fn pass(&mut self, duration: Duration) {
         let end = self.now + duration;
         self.run_until(end, |_| false);
+    }
+
+    fn open_keep_alive(&mut self) -> KeepAliveId {
+        KeepAliveId(self.new_conn())
+    }
+
+    fn keep_alive_request(
+        &mut self,
+        conn: KeepAliveId,
+        method: &str,
+        target: &str,
+        body: &[u8],
+        within: Duration,
+    ) -> Option<HttpReply> {
+        let raw = request_head(method, target, body);
+        self.request_on(conn.0, raw.as_bytes(), body);
+        self.wait_http(HttpId(conn.0), within)
     }
 }
 

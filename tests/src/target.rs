@@ -11,6 +11,10 @@ pub struct HttpId(pub u64);
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub struct WsId(pub u64);
 
+/// A keep-alive HTTP connection that carries one request after another.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct KeepAliveId(pub u64);
+
 /// An HTTP response as the client saw it.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct HttpReply {
@@ -87,6 +91,17 @@ pub trait Target {
     fn ws_recv(&mut self, ws: WsId, within: Duration) -> Option<WsEvent>;
     /// Lets `duration` pass (virtual time in the simulator, real time over the network).
     fn pass(&mut self, duration: Duration);
+    /// Opens a connection that stays open for several requests.
+    fn open_keep_alive(&mut self) -> KeepAliveId;
+    /// Sends a request on keep-alive connection `conn` and waits up to `within` for its reply.
+    fn keep_alive_request(
+        &mut self,
+        conn: KeepAliveId,
+        method: &str,
+        target: &str,
+        body: &[u8],
+        within: Duration,
+    ) -> Option<HttpReply>;
 }
 
 /// Convenience calls every scenario uses.

@@ -59,6 +59,7 @@ impl Engine {
             upgrade_timeout: config.upgrade_timeout,
             max_queued_bytes: config.max_queued_bytes,
             slow_consumer_timeout: config.slow_consumer_timeout,
+            max_packets_per_poll: config.max_packets_per_poll,
         };
         let recovery = config.recovery_window.map(RecoveryTable::new);
         Self {

@@ -31,6 +31,8 @@ pub struct SessionLimits {
     pub max_queued_bytes: usize,
     /// Time a session may stay congested before it is closed.
     pub slow_consumer_timeout: Duration,
+    /// Most packets in one polling response (at least one is always sent).
+    pub max_packets_per_poll: usize,
 }
 
 /// Where an incoming packet came from.
@@ -509,7 +511,7 @@ impl Session {
                     Packet::Close
                 };
                 self.outbox.push_back(last.encode());
-                self.flush_poll(out);
+                self.flush_poll_up_to(out, usize::MAX);
             }
             Transport::Polling { pending_get: None } => {}
             Transport::WebSocket { conn } if !self.websocket_gone => {
@@ -552,6 +554,12 @@ impl Session {
     }
 
     fn flush_poll(&mut self, out: &mut VecDeque<Output>) {
+        self.flush_poll_up_to(out, self.limits.max_packets_per_poll);
+    }
+
+    /// Answers the held poll with at most `limit` (at least one) queued frames, oldest first;
+    /// the rest wait for the next poll.
+    fn flush_poll_up_to(&mut self, out: &mut VecDeque<Output>, limit: usize) {
         let Transport::Polling { pending_get } = &mut self.transport else {
             return;
         };
@@ -561,9 +569,13 @@ impl Session {
         let Some(conn) = pending_get.take() else {
             return;
         };
-        let frames: Vec<Frame> = self.outbox.drain(..).collect();
-        self.outbox_bytes = 0;
-        self.congested_since = None;
+        let count = self.outbox.len().min(limit.max(1));
+        let frames: Vec<Frame> = self.outbox.drain(..count).collect();
+        let sent: usize = frames.iter().map(Frame::len).sum();
+        self.outbox_bytes = self.outbox_bytes.saturating_sub(sent);
+        if self.outbox_bytes <= self.limits.max_queued_bytes {
+            self.congested_since = None;
+        }
         let body = payload::encode(&frames);
         let response = self.reply(Response::new(200).body(PAYLOAD_CONTENT_TYPE, body));
         out.push_back(Output::HttpReply { conn, response });

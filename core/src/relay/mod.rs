@@ -79,6 +79,19 @@ struct Subscriber {
     pid: Option<String>,
 }
 
+/// When an input happened.
+fn input_now(input: &Input) -> Instant {
+    match input {
+        Input::Timeout(now)
+        | Input::Http { now, .. }
+        | Input::WsMessage { now, .. }
+        | Input::WsTooLarge { now, .. }
+        | Input::ConnClosed { now, .. }
+        | Input::Congestion { now, .. }
+        | Input::Measured { now, .. } => *now,
+    }
+}
+
 /// Counters the relay keeps; `/health` and `/metrics` report them.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, serde::Serialize)]
 pub struct RelayStats {
@@ -164,6 +177,9 @@ impl Relay {
         if !self.enabled {
             return self.engine.handle_input(input);
         }
+        // Every input moves the relay's clock, so what the engine reports next (a connect
+        // wanting its history, a `history` request) sees the history as of this input.
+        self.advance(input_now(&input));
         match input {
             Input::Http {
                 now,
@@ -171,20 +187,14 @@ impl Relay {
                 head,
                 body,
             } if http::is_relay_route(&head) => {
-                self.advance(now);
                 // The engine's clock moves too, so `/health`, `/metrics` and `/connections`
                 // describe the sessions as they are at `now`.
                 self.engine.handle_input(Input::Timeout(now))?;
                 self.on_http(conn, &head, body);
                 Ok(())
             }
-            Input::Timeout(now) => {
-                self.advance(now);
-                self.engine.handle_input(Input::Timeout(now))
-            }
             Input::Measured { now, measurement } => {
                 self.measured.record(measurement);
-                self.advance(now);
                 self.engine.handle_input(Input::Timeout(now))
             }
             input => self.engine.handle_input(input),

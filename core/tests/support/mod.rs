@@ -8,6 +8,7 @@
 
 pub mod link;
 pub mod prng;
+pub mod relay;
 pub mod scripted;
 
 use std::collections::BTreeSet;
@@ -19,7 +20,8 @@ use iorelay_core::engineio::packet::Frame;
 use iorelay_core::engineio::payload;
 use iorelay_core::http::{parse_request_head, HeadLimits, RequestHead, Response};
 use iorelay_core::{
-    Body, CloseReason, Config, ConnId, Engine, Event, Input, Output, Relay, SessionId, SocketId,
+    ApiMisuse, Body, CloseReason, Config, ConnId, Engine, Event, Input, Output, Relay, SessionId,
+    SocketId,
 };
 
 /// The seed every harness engine uses, so ids are the same on every run.
@@ -284,47 +286,40 @@ pub struct Opened {
     pub sid: String,
 }
 
-/// What a harness drives: the protocol engine, or the relay around it — both take one input
-/// and are drained to `Timeout`.
+/// What the harness drives: the protocol [`Engine`] or the [`Relay`] around one, which take
+/// the same inputs and give the same outputs.
 pub trait Machine {
-    /// A machine with `config` started at `now`.
-    fn start(config: Config, now: Instant) -> Self;
     /// Feeds one input.
-    fn feed(&mut self, input: Input);
+    ///
+    /// # Errors
+    /// Misuse of the API.
+    fn handle_input(&mut self, input: Input) -> Result<(), ApiMisuse>;
     /// The next output.
-    fn next_output(&mut self) -> Output;
+    fn poll_output(&mut self) -> Output;
 }
 
 impl Machine for Engine {
-    fn start(config: Config, now: Instant) -> Self {
-        Engine::new(config, now, SEED)
+    fn handle_input(&mut self, input: Input) -> Result<(), ApiMisuse> {
+        Engine::handle_input(self, input)
     }
-    fn feed(&mut self, input: Input) {
-        self.handle_input(input)
-            .expect("the harness uses the API correctly");
-    }
-    fn next_output(&mut self) -> Output {
-        self.poll_output()
+    fn poll_output(&mut self) -> Output {
+        Engine::poll_output(self)
     }
 }
 
 impl Machine for Relay {
-    fn start(config: Config, now: Instant) -> Self {
-        Relay::new(config, now, SEED)
+    fn handle_input(&mut self, input: Input) -> Result<(), ApiMisuse> {
+        Relay::handle_input(self, input)
     }
-    fn feed(&mut self, input: Input) {
-        self.handle_input(input)
-            .expect("the harness uses the API correctly");
-    }
-    fn next_output(&mut self) -> Output {
-        self.poll_output()
+    fn poll_output(&mut self) -> Output {
+        Relay::poll_output(self)
     }
 }
 
 /// An engine (or a relay) on virtual time, driven by hand: each call feeds one input or
 /// command at the harness's `now` and drains every output.
 pub struct Harness<M: Machine = Engine> {
-    /// The engine under test.
+    /// The engine (or relay) under test.
     pub engine: M,
     /// The origin of virtual time.
     pub t0: Instant,
@@ -333,10 +328,11 @@ pub struct Harness<M: Machine = Engine> {
     given: BTreeSet<ConnId>,
 }
 
-impl Harness {
+impl Harness<Engine> {
     /// An engine with `config` started at `t0`.
     pub fn new(config: Config) -> Self {
-        Self::start(config)
+        let t0 = t0();
+        Self::around(Engine::new(config, t0, SEED), t0)
     }
 
     /// An engine with the default configuration.
@@ -346,17 +342,22 @@ impl Harness {
 }
 
 impl Harness<Relay> {
-    /// A relay with `config` started at `t0`.
-    pub fn relay(config: Config) -> Self {
-        Self::start(config)
+    /// A relay with `config` started at `t0`, whose wall clock read [`RELAY_START_UNIX_MS`]
+    /// then.
+    pub fn relay(mut config: Config) -> Self {
+        let t0 = t0();
+        config.server.started_unix_ms = RELAY_START_UNIX_MS;
+        Self::around(Relay::new(config, t0, SEED), t0)
     }
 }
 
+/// The wall time a harness relay starts at: 2026-01-01T00:00:00.000Z.
+pub const RELAY_START_UNIX_MS: u64 = 1_767_225_600_000;
+
 impl<M: Machine> Harness<M> {
-    fn start(config: Config) -> Self {
-        let t0 = t0();
+    fn around(engine: M, t0: Instant) -> Self {
         Self {
-            engine: M::start(config, t0),
+            engine,
             t0,
             now: t0,
             given: BTreeSet::new(),
@@ -394,7 +395,9 @@ impl<M: Machine> Harness<M> {
             }
             _ => {}
         }
-        self.engine.feed(input);
+        self.engine
+            .handle_input(input)
+            .expect("the harness uses the API correctly");
         self.drain()
     }
 
@@ -470,7 +473,7 @@ impl<M: Machine> Harness<M> {
     pub fn drain(&mut self) -> Drained {
         let mut outputs = Vec::new();
         loop {
-            match self.engine.next_output() {
+            match self.engine.poll_output() {
                 Output::Timeout(next) => return Drained { outputs, next },
                 output => {
                     if let Some(conn) = output_conn(&output) {
