@@ -16,8 +16,10 @@ use std::sync::Arc;
 use std::time::Instant;
 
 use async_io::Timer;
+use iorelay_core::relay::measure::Measurement;
 use iorelay_core::{ConnId, Input, Output, Relay};
 use iorelay_std::log;
+use iorelay_std::persist::Persistence;
 use iorelay_std::wsframe::FrameMemo;
 use smol::channel::Receiver;
 use smol::future::{self, FutureExt};
@@ -44,6 +46,8 @@ pub enum ToDriver {
 /// The owner of the engine and of the routing table from connections to their queues.
 pub struct Driver {
     engine: Relay,
+    /// The history store, in relay mode; closed (flushed) when the driver ends.
+    persistence: Option<Persistence>,
     /// A client asked the relay to stop (`POST /api/shutdown`).
     stop_requested: bool,
     conns: HashMap<ConnId, Arc<OutboundQueue>>,
@@ -64,9 +68,10 @@ enum Wake {
 
 impl Driver {
     /// A driver for `engine`.
-    pub fn new(engine: Relay) -> Self {
+    pub fn new(engine: Relay, persistence: Option<Persistence>) -> Self {
         Self {
             engine,
+            persistence,
             stop_requested: false,
             conns: HashMap::new(),
             timer: Timer::never(),
@@ -111,6 +116,9 @@ impl Driver {
                 queue.close();
             }
         }
+        if let Some(persistence) = self.persistence.take() {
+            persistence.close();
+        }
     }
 
     fn on_message(&mut self, message: ToDriver) {
@@ -123,6 +131,16 @@ impl Driver {
                     Input::ConnClosed { conn, .. } => Some(*conn),
                     _ => None,
                 };
+                if let (
+                    Input::Measured {
+                        measurement: Measurement::StoreCommit { .. },
+                        ..
+                    },
+                    Some(persistence),
+                ) = (&input, &self.persistence)
+                {
+                    self.engine.set_store_health(persistence.health());
+                }
                 self.feed(input);
                 if let Some(queue) = closed.and_then(|conn| self.conns.remove(&conn)) {
                     queue.close();
@@ -188,7 +206,11 @@ impl Driver {
             Output::WsClose { conn, code, reason } => {
                 self.route(conn, Outbound::Close { code, reason });
             }
-            Output::Persist(event) => log!(Debug, "event {} accepted", event.offset),
+            Output::Persist(event) => {
+                if let Some(persistence) = &self.persistence {
+                    persistence.persist(event);
+                }
+            }
             Output::StopRequested => {
                 log!(Info, "stop requested over HTTP");
                 self.stop_requested = true;
@@ -247,7 +269,7 @@ mod tests {
     #[test]
     fn the_recipients_of_a_broadcast_are_queued_one_shared_frame() {
         let engine = Relay::new(Config::default(), Instant::now(), [7; 32]);
-        let mut driver = Driver::new(engine);
+        let mut driver = Driver::new(engine, None);
         let queues = [ConnId(1), ConnId(2)].map(|conn| {
             let queue = Arc::new(OutboundQueue::new(1024));
             let opened = ToDriver::Opened {

@@ -16,12 +16,13 @@ mod ws_conn;
 use std::net::TcpListener;
 use std::process::ExitCode;
 use std::sync::Arc;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use async_io::{Async, Timer};
 use iorelay_core::cli;
 use iorelay_core::settings::Settings;
-use iorelay_core::{Mode, Relay};
+use iorelay_core::{Input, Mode, Relay};
+use iorelay_std::persist::{commit_measurement, Persistence};
 use iorelay_std::process::{random_seed, server_info, shutdown_on_signals};
 use iorelay_std::{commands, control, log};
 use smol::future::{self, FutureExt};
@@ -29,7 +30,7 @@ use smol::Executor;
 use tungstenite::protocol::WebSocketConfig;
 
 use connection::{Deadlines, Shared};
-use driver::Driver;
+use driver::{Driver, ToDriver};
 
 /// Unwritten bytes per connection above which congestion is reported.
 const QUEUE_BOUND: usize = 4 * 1024 * 1024;
@@ -118,6 +119,20 @@ fn serve(settings: &Settings) -> Result<(), String> {
             .write_buffer_size(0),
         config: config.clone(),
     });
+    // The history is restored before the first connection is accepted.
+    let mut engine = Relay::new(config.clone(), started, random_seed());
+    let on_commit = shared.inbox.clone();
+    let persistence = Persistence::start(
+        settings,
+        &mut engine,
+        Box::new(move |report| {
+            let measured = Input::Measured {
+                now: Instant::now(),
+                measurement: commit_measurement(&report),
+            };
+            let _ = on_commit.try_send(ToDriver::Input(measured));
+        }),
+    )?;
     let (alive_tx, alive_rx) = smol::channel::bounded::<()>(1);
     let accepting = executor.spawn(listener::run(
         listener,
@@ -127,9 +142,10 @@ fn serve(settings: &Settings) -> Result<(), String> {
         alive_tx,
     ));
 
-    let engine = Relay::new(config, started, random_seed());
     smol::block_on(async {
-        Driver::new(engine).run(inbox_rx, stop_rx).await;
+        Driver::new(engine, persistence)
+            .run(inbox_rx, stop_rx)
+            .await;
         accepting.cancel().await;
         let all_ended = async {
             let _ = alive_rx.recv().await;

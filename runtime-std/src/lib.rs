@@ -69,6 +69,7 @@ pub mod control;
 pub mod emit;
 pub mod hooks;
 pub mod log;
+pub mod persist;
 pub mod process;
 pub mod settings_io;
 pub mod store;

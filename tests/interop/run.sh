@@ -102,7 +102,9 @@ trap 'exit 130' INT TERM
 start_server() {
   local name="$1"
   shift
-  "${server_argv[@]}" serve "$@" --port 0 >"$work/$name.out" 2>"$work/$name.err" &
+  # Each server keeps its history and hook state in the run's scratch dir, never the user's.
+  IORELAY_DATA_DIR="$work/$name.data" IORELAY_STATE_DIR="$work/$name.state" \
+    "${server_argv[@]}" serve "$@" --port 0 >"$work/$name.out" 2>"$work/$name.err" &
   server_pid=$!
   url=""
   for _ in $(seq 1 200); do

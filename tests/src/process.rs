@@ -7,6 +7,7 @@ use std::io::{BufRead, BufReader};
 use std::net::TcpStream;
 use std::path::PathBuf;
 use std::process::{Child, Command, ExitStatus, Stdio};
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::mpsc::channel;
 use std::thread;
 use std::time::{Duration, Instant};
@@ -71,6 +72,8 @@ impl RuntimeUnderTest {
 pub struct Server {
     child: Child,
     addr: String,
+    /// The fresh directory holding its data and state dirs, removed when it is dropped.
+    scratch: PathBuf,
     /// The port it listens on, parsed from its listening line.
     pub port: u16,
 }
@@ -83,6 +86,7 @@ impl Server {
     /// If the binary cannot start or prints no listening line on 127.0.0.1 in time.
     #[must_use]
     pub fn start(label: &str, binary: PathBuf, args: &[&str], env: &[(&str, &str)]) -> Self {
+        let scratch = scratch_dir();
         let mut child = Command::new(&binary)
             .args(["serve", "--port", "0", "--log", "warn"])
             .args(args)
@@ -93,6 +97,9 @@ impl Server {
                 "XDG_CONFIG_HOME",
                 std::env::temp_dir().join("iorelay-tests-no-config"),
             )
+            // Every server keeps its history and hook state apart (a caller may override).
+            .env("IORELAY_DATA_DIR", scratch.join("data"))
+            .env("IORELAY_STATE_DIR", scratch.join("state"))
             .envs(env.iter().copied())
             .stdin(Stdio::null())
             .stdout(Stdio::piped())
@@ -116,7 +123,12 @@ impl Server {
             .strip_prefix("127.0.0.1:")
             .and_then(|port| port.parse().ok())
             .unwrap_or_else(|| panic!("{label}: unexpected listening address {addr:?}"));
-        Self { child, addr, port }
+        Self {
+            child,
+            addr,
+            scratch,
+            port,
+        }
     }
 
     /// `host:port` the server listens on.
@@ -247,7 +259,16 @@ impl Drop for Server {
     fn drop(&mut self) {
         let _ = self.child.kill();
         let _ = self.child.wait();
+        let _ = std::fs::remove_dir_all(&self.scratch);
     }
+}
+
+/// A directory no other test server uses: under the temp dir, named by process and count.
+#[must_use]
+pub fn scratch_dir() -> PathBuf {
+    static NEXT: AtomicU64 = AtomicU64::new(0);
+    let n = NEXT.fetch_add(1, Ordering::Relaxed);
+    std::env::temp_dir().join(format!("iorelay-test-{}-{n}", std::process::id()))
 }
 
 /// Waits (bounded by `within`) for `child` to exit; kills it and panics if it does not.

@@ -1,10 +1,6 @@
 //! The hook side end to end with the real binaries: `iorelay emit` processes, a real
-//! `iorelay serve`, and `GET /api/history` as the dashboard's view.
-//!
-//! **Ignored until the relay serves `POST /api/hooks` and `GET /api/history`** (and `serve`
-//! calls `iorelay_std::emit::relay_started` then `spool::drain_into` for its state directory at
-//! start). Run with `cargo test -p iorelay-tests --test hook_side -- --ignored`; remove the
-//! `#[ignore]`s when those land.
+//! `iorelay serve` (which closes the hooks' breaker and drains their spool at start), and
+//! `GET /api/history` as the dashboard's view.
 
 use std::io::Write;
 use std::net::TcpListener;
@@ -92,13 +88,11 @@ fn spooled_then_delivered_once(runtime: &RuntimeUnderTest) {
 }
 
 #[test]
-#[ignore = "needs POST /api/hooks, GET /api/history and the spool drain at serve start"]
 fn smol_seven_spooled_events_and_the_next_arrive_exactly_once() {
     spooled_then_delivered_once(&RuntimeUnderTest::SMOL);
 }
 
 #[test]
-#[ignore = "needs POST /api/hooks, GET /api/history and the spool drain at serve start"]
 fn std_seven_spooled_events_and_the_next_arrive_exactly_once() {
     spooled_then_delivered_once(&RuntimeUnderTest::STD);
 }

@@ -4,6 +4,8 @@
 //! Why here and not in the engine's router: these routes are the product's; the engine
 //! answers only what any Engine.IO server answers (its endpoints, a plain `/health`, 404).
 
+use std::time::Instant;
+
 use bytes::Bytes;
 use serde::Serialize;
 
@@ -88,6 +90,24 @@ impl Relay {
             &self.engine.config().cors,
         ));
         self.out.push_back(Output::HttpReply { conn, response });
+    }
+
+    /// Ingests events that did not come over HTTP — a hook spool drained at start — exactly
+    /// as a POST of `body` to `endpoint` would; returns how many were accepted and how many
+    /// were duplicates. Drain `poll_output` afterwards.
+    ///
+    /// # Errors
+    /// The body would have been refused (malformed, too large); nothing was accepted.
+    pub fn ingest_body(
+        &mut self,
+        now: Instant,
+        endpoint: Endpoint,
+        body: &[u8],
+    ) -> Result<(usize, usize), IngestError> {
+        self.advance(now);
+        let batch = ingest::parse(endpoint, body, self.config.max_event_bytes)?;
+        let accepted = self.accept(batch.drafts);
+        Ok((accepted.accepted, accepted.duplicates))
     }
 
     /// Tells `/health` what the store is doing.

@@ -20,6 +20,7 @@ use iorelay_core::http::RequestHead;
 use iorelay_core::relay::measure::Measurement;
 use iorelay_core::{Body, ConnId, Input, Output, Relay};
 use iorelay_std::log;
+use iorelay_std::persist::Persistence;
 use iorelay_std::wsframe::FrameMemo;
 
 use super::conn::Conn;
@@ -74,6 +75,8 @@ pub enum Msg {
 #[derive(Debug)]
 pub struct Driver {
     engine: Relay,
+    /// The history store, in relay mode.
+    persistence: Option<Persistence>,
     /// A client asked the relay to stop (`POST /api/shutdown`).
     stop_requested: bool,
     conns: HashMap<ConnId, Arc<Conn>>,
@@ -85,10 +88,11 @@ pub struct Driver {
 
 impl Driver {
     /// A driver for `engine` receiving from `inbox`.
-    pub fn new(engine: Relay, inbox: Receiver<Msg>) -> Self {
+    pub fn new(engine: Relay, persistence: Option<Persistence>, inbox: Receiver<Msg>) -> Self {
         let deadline = engine.next_deadline();
         Self {
             engine,
+            persistence,
             stop_requested: false,
             conns: HashMap::new(),
             inbox,
@@ -119,7 +123,14 @@ impl Driver {
             let input = match msg {
                 None => Input::Timeout(now),
                 Some(Msg::Shutdown) => return self.shutdown(now),
-                Some(Msg::Measured(measurement)) => Input::Measured { now, measurement },
+                Some(Msg::Measured(measurement)) => {
+                    if let (Measurement::StoreCommit { .. }, Some(persistence)) =
+                        (&measurement, &self.persistence)
+                    {
+                        self.engine.set_store_health(persistence.health());
+                    }
+                    Input::Measured { now, measurement }
+                }
                 Some(Msg::Opened(conn)) => {
                     self.conns.insert(conn.id, conn);
                     continue;
@@ -221,7 +232,11 @@ impl Driver {
                     }
                 }
             }
-            Output::Persist(event) => log!(Debug, "event {} accepted", event.offset),
+            Output::Persist(event) => {
+                if let Some(persistence) = &self.persistence {
+                    persistence.persist(event);
+                }
+            }
             Output::StopRequested => {
                 log!(Info, "stop requested over HTTP");
                 self.stop_requested = true;
@@ -271,6 +286,9 @@ impl Driver {
                 self.conns.len()
             );
         }
+        if let Some(persistence) = self.persistence.take() {
+            persistence.close();
+        }
     }
 }
 
@@ -312,7 +330,7 @@ mod tests {
         let (to_driver, inbox) = mpsc::sync_channel(8);
         let settings = Arc::new(Settings::for_tests());
         let engine = Relay::new(Config::default(), Instant::now(), [7; 32]);
-        let mut driver = Driver::new(engine, inbox);
+        let mut driver = Driver::new(engine, None, inbox);
         let a = open(1, &listener, &to_driver, &settings);
         let b = open(2, &listener, &to_driver, &settings);
         driver.conns.insert(a.id, Arc::clone(&a));

@@ -17,6 +17,7 @@ use iorelay_core::http::RequestHead;
 use iorelay_core::relay::measure::RouteLabel;
 use iorelay_core::settings::Settings as Resolved;
 use iorelay_core::{Config, Relay};
+use iorelay_std::persist::{commit_measurement, Persistence};
 use iorelay_std::{control, log, process};
 
 use driver::{Driver, Msg};
@@ -110,8 +111,17 @@ fn run(listener: TcpListener, resolved: &Resolved) -> std::io::Result<()> {
     let config = resolved.engine_config(info);
     let mode = format!("{:?}", config.mode).to_lowercase();
     let settings = Arc::new(Settings::new(&config, resolved));
-    let engine = Relay::new(config, started, process::random_seed());
+    let mut engine = Relay::new(config, started, process::random_seed());
     let (to_driver, inbox) = mpsc::sync_channel(DRIVER_QUEUE);
+    let on_commit = to_driver.clone();
+    let persistence = Persistence::start(
+        resolved,
+        &mut engine,
+        Box::new(move |report| {
+            let _ = on_commit.try_send(Msg::Measured(commit_measurement(&report)));
+        }),
+    )
+    .map_err(std::io::Error::other)?;
     let on_signal = to_driver.clone();
     process::shutdown_on_signals(move || {
         let _ = on_signal.send(Msg::Shutdown);
@@ -123,7 +133,7 @@ fn run(listener: TcpListener, resolved: &Resolved) -> std::io::Result<()> {
         "iorelay-std {} listening on {addr} (mode {mode}, std threads)",
         env!("CARGO_PKG_VERSION")
     );
-    Driver::new(engine, inbox).run();
+    Driver::new(engine, persistence, inbox).run();
     log!(Info, "stopped");
     Ok(())
 }

@@ -58,7 +58,9 @@ async function live(inbox, n, ms = WAIT_MS) {
   const events = [];
   for (let i = 0; i < n; i++) {
     const args = await inbox.next("claude_event", ms);
-    assert.equal(args.length, 1);
+    // The event, then its offset: connection state recovery's last argument.
+    assert.equal(args.length, 2);
+    assert.equal(args[1], args[0].offset);
     events.push(args[0]);
   }
   return events;

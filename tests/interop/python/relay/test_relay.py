@@ -12,7 +12,8 @@ def live(client, count, timeout=WAIT):
     events = []
     for _ in range(count):
         args = client.inbox.next("claude_event", timeout)
-        assert len(args) == 1, args
+        # The event, then its offset: connection state recovery's last argument.
+        assert len(args) == 2 and args[1] == args[0]["offset"], args
         events.append(args[0])
     return events
 

@@ -1,0 +1,157 @@
+//! Start-up and shutdown of what outlives the process: the history store, the hook spool and
+//! the hook breaker — the same for both runtimes.
+//!
+//! Why one place: both runtimes must restore the relay from the store, ingest what hooks
+//! spooled while no relay ran, tell waiting hooks the relay is back, hand every accepted
+//! event to the store, and flush it on the way out, in that order. Written once, the two
+//! runtimes cannot drift.
+
+use std::path::Path;
+use std::time::Instant;
+
+use iorelay_core::relay::event::StoredEvent;
+use iorelay_core::relay::ingest::Endpoint;
+use iorelay_core::relay::measure::Measurement;
+use iorelay_core::relay::StoreHealth;
+use iorelay_core::settings::Settings;
+use iorelay_core::{Output, Relay};
+
+use crate::emit;
+use crate::log;
+use crate::store::{self, CommitReport, Store, StoreConfig};
+
+/// The open store of a running relay.
+pub struct Persistence {
+    store: Store,
+}
+
+impl std::fmt::Debug for Persistence {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Persistence")
+            .field("path", &self.store.path())
+            .finish()
+    }
+}
+
+impl Persistence {
+    /// Opens the store under `settings.data_dir`, restores `relay` from it, ingests the hook
+    /// spool under `settings.state_dir` and closes the hooks' breaker. `on_commit` runs on
+    /// the store's writer thread after every commit: it must not block (`try_send` it to the
+    /// driver; a lost report only delays a metric), since the driver closes the store while
+    /// no longer reading its inbox. `None` in
+    /// conformance mode, which keeps nothing.
+    ///
+    /// # Errors
+    /// The store cannot be opened (another relay holds the data dir, no permission, a
+    /// corrupt file); the message says which and what to do.
+    pub fn start(
+        settings: &Settings,
+        relay: &mut Relay,
+        on_commit: Box<dyn Fn(CommitReport) + Send>,
+    ) -> Result<Option<Self>, String> {
+        if settings.conformance {
+            return Ok(None);
+        }
+        let relay_config = &settings.config.relay;
+        let mut config = StoreConfig::new(settings.data_dir.clone().into());
+        config.commit_window = settings.commit_window;
+        config.retention_count = relay_config.retention_count;
+        config.retention_age = relay_config.retention_age;
+        config.load_limit = relay_config.history_capacity;
+        let opened = store::open(config, on_commit).map_err(|err| err.to_string())?;
+        let restored = opened.events.len();
+        relay.restore(opened.events, opened.last_offset)?;
+        let persistence = Self {
+            store: opened.store,
+        };
+        log!(
+            Info,
+            "history: {restored} events restored from {}",
+            persistence.store.path().display()
+        );
+        persistence.drain_spool(relay, Path::new(&settings.state_dir));
+        if let Err(err) = emit::relay_started(Path::new(&settings.state_dir)) {
+            log!(
+                Warn,
+                "cannot reset the hooks' breaker in {}: {err}",
+                settings.state_dir
+            );
+        }
+        relay.set_store_health(persistence.health());
+        Ok(Some(persistence))
+    }
+
+    /// Hands an accepted event to the store (never waits on the disk).
+    pub fn persist(&self, event: StoredEvent) {
+        self.store.append(event);
+    }
+
+    /// What `/health` says about the store.
+    #[must_use]
+    pub fn health(&self) -> StoreHealth {
+        let status = self.store.status();
+        StoreHealth {
+            path: status.path.display().to_string(),
+            status: status.error.clone().unwrap_or_else(|| "ok".to_owned()),
+            pending: status.pending as u64,
+            committed: status.committed,
+        }
+    }
+
+    /// Commits everything handed over and stops the writer (graceful shutdown).
+    pub fn close(self) {
+        self.store.close();
+    }
+
+    /// Ingests what `iorelay emit` spooled while no relay was reachable, before any client
+    /// connects; ids make a drain that already reached a relay harmless.
+    fn drain_spool(&self, relay: &mut Relay, state_dir: &Path) {
+        if !state_dir.exists() {
+            return;
+        }
+        let ingest = |events: &[Vec<u8>]| {
+            let mut body = Vec::from(&b"["[..]);
+            for (i, event) in events.iter().enumerate() {
+                if i > 0 {
+                    body.push(b',');
+                }
+                body.extend_from_slice(event);
+            }
+            body.push(b']');
+            let result = relay.ingest_body(Instant::now(), Endpoint::Hooks, &body);
+            self.take_outputs(relay);
+            result.map(|_| ())
+        };
+        match emit::spool::drain_into(state_dir, ingest) {
+            Ok(0) => {}
+            Ok(n) => log!(Info, "ingested {n} events spooled by hooks"),
+            Err(err) => log!(
+                Warn,
+                "cannot drain the hook spool in {}: {err}",
+                state_dir.display()
+            ),
+        }
+    }
+
+    /// Executes what the relay produced before serving: events go to the store; nothing
+    /// else can exist yet (no connections).
+    fn take_outputs(&self, relay: &mut Relay) {
+        loop {
+            match relay.poll_output() {
+                Output::Timeout(_) => return,
+                Output::Persist(event) => self.persist(event),
+                _ => {}
+            }
+        }
+    }
+}
+
+/// The measurement a store commit report becomes.
+#[must_use]
+pub fn commit_measurement(report: &CommitReport) -> Measurement {
+    Measurement::StoreCommit {
+        events: report.events,
+        latency: report.latency,
+        ok: report.error.is_none(),
+    }
+}
