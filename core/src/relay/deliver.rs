@@ -177,12 +177,11 @@ impl Relay {
             let emit = Emit::new("event_history", &[&page.to_json()]);
             let _ = self.engine.emit_to(self.now, socket, &emit, None);
         } else {
-            for (event, name) in self.router.on_connect(nsp) {
-                if auth.subscription.matches(&event) {
-                    let emit = Emit::new(&name, &[&event.json]);
-                    if self.engine.emit_to(self.now, socket, &emit, None).is_ok() {
-                        self.stats.events_out += 1;
-                    }
+            let filter = &auth.subscription;
+            for (event, name) in self.router.on_connect(nsp, |e| filter.matches(e)) {
+                let emit = Emit::new(&name, &[&event.json]);
+                if self.engine.emit_to(self.now, socket, &emit, None).is_ok() {
+                    self.stats.events_out += 1;
                 }
             }
         }

@@ -149,15 +149,29 @@ impl TypedRouter {
         }
     }
 
-    /// What a client newly connected to `nsp` is sent first: the buffer, emptied under
-    /// "buffer if no clients", kept under "always buffer".
-    pub fn on_connect(&mut self, nsp: &str) -> Vec<(Arc<RelayEvent>, String)> {
+    /// What a client newly connected to `nsp` is sent first: the buffered events it `wants`
+    /// (its filter). Under "buffer if no clients" those leave the buffer — events it does
+    /// not want stay for a later client; under "always buffer" everything stays.
+    pub fn on_connect(
+        &mut self,
+        nsp: &str,
+        wants: impl Fn(&RelayEvent) -> bool,
+    ) -> Vec<(Arc<RelayEvent>, String)> {
         let Some(buffer) = self.namespaces.get_mut(nsp) else {
             return Vec::new();
         };
         match buffer.policy {
-            BufferPolicy::BufferIfNoClients => buffer.events.drain(..).collect(),
-            BufferPolicy::AlwaysBuffer => buffer.events.iter().cloned().collect(),
+            BufferPolicy::BufferIfNoClients => {
+                let (sent, kept) = buffer.events.drain(..).partition(|(e, _)| wants(e));
+                buffer.events = kept;
+                sent.into()
+            }
+            BufferPolicy::AlwaysBuffer => buffer
+                .events
+                .iter()
+                .filter(|(e, _)| wants(e))
+                .cloned()
+                .collect(),
             BufferPolicy::DropIfNoClients | BufferPolicy::AlwaysSend => Vec::new(),
         }
     }
@@ -257,8 +271,25 @@ mod tests {
         assert_eq!(router.on_event(d, &e, 0), Outcome::Buffered);
         assert_eq!(router.on_event(d, &e, 2), Outcome::Send);
         assert_eq!(router.buffered("/tools"), 1);
-        assert_eq!(router.on_connect("/tools").len(), 1);
-        assert!(router.on_connect("/tools").is_empty());
+        assert_eq!(router.on_connect("/tools", |_| true).len(), 1);
+        assert!(router.on_connect("/tools", |_| true).is_empty());
+    }
+
+    #[test]
+    fn buffered_events_a_client_does_not_want_wait_for_the_next_client() {
+        let mut router = router();
+        let (bash, edit) = (
+            event("pre_tool_use", Some("Bash")),
+            event("pre_tool_use", Some("Edit")),
+        );
+        for e in [&bash, &edit] {
+            let d = &router.deliveries(e)[0];
+            assert_eq!(router.on_event(d, e, 0), Outcome::Buffered);
+        }
+        let only_edit = |e: &RelayEvent| e.tool_name.as_deref() == Some("Edit");
+        assert_eq!(router.on_connect("/tools", only_edit).len(), 1);
+        let rest = router.on_connect("/tools", |_| true);
+        assert_eq!(rest[0].0.tool_name.as_deref(), Some("Bash"));
     }
 
     #[test]
@@ -277,9 +308,9 @@ mod tests {
             name: "error".to_owned(),
         };
         assert_eq!(router.on_event(&to_errors, &error, 1), Outcome::Send);
-        assert_eq!(router.on_connect("/errors").len(), 1);
+        assert_eq!(router.on_connect("/errors", |_| true).len(), 1);
         assert_eq!(
-            router.on_connect("/errors").len(),
+            router.on_connect("/errors", |_| true).len(),
             1,
             "kept for every client"
         );
