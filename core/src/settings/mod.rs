@@ -104,6 +104,8 @@ pub struct Settings {
     pub token: Option<String>,
     /// How long the store gathers events before a write.
     pub commit_window: Duration,
+    /// How long one `iorelay emit` may take in all, from start to exit.
+    pub emit_deadline: Duration,
     /// How long a request head may take to arrive.
     pub header_timeout: Duration,
     /// How long a keep-alive connection may idle between requests.
@@ -138,6 +140,7 @@ impl Settings {
             log: "info".to_owned(),
             token: None,
             commit_window: Duration::from_millis(100),
+            emit_deadline: Duration::from_millis(500),
             header_timeout: Duration::from_secs(10),
             idle_timeout: Duration::from_secs(60),
             conformance,

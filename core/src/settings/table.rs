@@ -277,6 +277,16 @@ pub static SETTINGS: &[Setting] = &[
         set: |s, v| s.commit_window = Duration::from_millis(v.int()),
     },
     Setting {
+        key: "emit_deadline_ms",
+        env: &["IORELAY_EMIT_DEADLINE_MS"],
+        flag: "emit-deadline",
+        kind: Kind::Millis,
+        about: "How long one `iorelay emit` may take in all before it spools the event and exits, in milliseconds",
+        default_note: None,
+        get: |s| ms(s.emit_deadline),
+        set: |s, v| s.emit_deadline = Duration::from_millis(v.int()),
+    },
+    Setting {
         key: "cors_origins",
         env: &["IORELAY_CORS_ORIGINS"],
         flag: "cors-origins",

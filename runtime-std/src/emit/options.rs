@@ -1,21 +1,18 @@
 //! What `emit` needs to know: where the relay is, the token, the state directory, the deadline.
 //!
-//! Why one function builds it: the layered settings (defaults → env → file → flags) are being
-//! built elsewhere; until they replace [`EmitOptions::resolve`], it reads the environment and
-//! the flags itself, in one place that is easy to swap out.
+//! Why from the layered settings: `emit` and `serve` must agree on the relay's address, the
+//! token and the state directory, so both resolve them through the same table (defaults →
+//! env, with the `CLAUDE_MPM_SERVER_*` aliases → config file → flags). Emit must never fail
+//! on configuration: a broken config file falls back to defaults and environment, and the
+//! problem is logged.
 
-use std::ffi::OsString;
 use std::path::PathBuf;
 use std::time::Duration;
 
 use iorelay_core::cli::EmitArgs;
+use iorelay_core::settings::{ConfigFile, Inputs, Settings};
 
-/// The relay's default host.
-pub const DEFAULT_HOST: &str = "127.0.0.1";
-/// The relay's default port.
-pub const DEFAULT_PORT: u16 = 8765;
-/// The default total time an emit may take.
-pub const DEFAULT_DEADLINE: Duration = Duration::from_millis(500);
+use crate::settings_io;
 
 /// Everything `emit` is configured by.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -32,89 +29,85 @@ pub struct EmitOptions {
     pub deadline: Duration,
     /// Also report problems on stderr.
     pub verbose: bool,
+    /// Why the settings could not be resolved as configured, for the log.
+    pub problem: Option<String>,
 }
 
 impl EmitOptions {
-    /// Flags over environment over defaults: `IORELAY_HOST` (alias `CLAUDE_MPM_SERVER_HOST`),
-    /// `IORELAY_PORT` (alias `CLAUDE_MPM_SERVER_PORT`), `IORELAY_TOKEN`, `IORELAY_STATE_DIR`,
-    /// `IORELAY_EMIT_DEADLINE_MS`. Unparsable values fall back to the default (emit must not
-    /// fail on configuration); [`EmitOptions::problems`] lists them for the log.
+    /// The process's settings with `emit`'s flags on top (`--host`, `--port`,
+    /// `--deadline-ms`).
     #[must_use]
     pub fn resolve(args: &EmitArgs) -> Self {
-        Self::resolve_with(args, |name| std::env::var_os(name))
+        match settings_io::load(None, &flags(args)) {
+            Ok(settings) => Self::from_settings(&settings, args.verbose, None),
+            Err(problem) => {
+                let env = settings_io::process_env();
+                let fallback = resolve_without_file(&env, args);
+                Self::from_settings(&fallback, args.verbose, Some(problem))
+            }
+        }
     }
 
-    /// [`EmitOptions::resolve`] with the environment given as a lookup function (for tests).
+    /// The options `settings` give, noting `problem` for the log.
     #[must_use]
-    pub fn resolve_with(args: &EmitArgs, env: impl Fn(&str) -> Option<OsString>) -> Self {
-        let text = |name: &str| {
-            env(name)
-                .and_then(|v| v.into_string().ok())
-                .filter(|v| !v.trim().is_empty())
-        };
-        let host = args
-            .host
-            .clone()
-            .or_else(|| text("IORELAY_HOST"))
-            .or_else(|| text("CLAUDE_MPM_SERVER_HOST"))
-            .unwrap_or_else(|| DEFAULT_HOST.to_owned());
-        let port = args
-            .port
-            .or_else(|| text("IORELAY_PORT").and_then(|p| p.trim().parse().ok()))
-            .or_else(|| text("CLAUDE_MPM_SERVER_PORT").and_then(|p| p.trim().parse().ok()))
-            .unwrap_or(DEFAULT_PORT);
-        let deadline = args
-            .deadline_ms
-            .or_else(|| text("IORELAY_EMIT_DEADLINE_MS").and_then(|ms| ms.trim().parse().ok()))
-            .map_or(DEFAULT_DEADLINE, Duration::from_millis);
+    pub fn from_settings(settings: &Settings, verbose: bool, problem: Option<String>) -> Self {
         Self {
-            host,
-            port,
-            token: text("IORELAY_TOKEN"),
-            state_dir: state_dir(&env),
-            deadline,
-            verbose: args.verbose,
+            host: settings.host.clone(),
+            port: settings.port,
+            token: settings.token.clone(),
+            state_dir: PathBuf::from(&settings.state_dir),
+            deadline: settings.emit_deadline,
+            verbose,
+            problem,
         }
     }
 }
 
-/// `IORELAY_STATE_DIR`, else `$XDG_STATE_HOME/iorelay`, else `$HOME/.local/state/iorelay`, else
-/// a directory under the system's temporary directory.
-#[must_use]
-pub fn default_state_dir() -> PathBuf {
-    state_dir(&|name: &str| std::env::var_os(name))
+/// `emit`'s flags as setting keys and values.
+fn flags(args: &EmitArgs) -> Vec<(&'static str, String)> {
+    let mut flags = Vec::new();
+    if let Some(host) = &args.host {
+        flags.push(("host", host.clone()));
+    }
+    if let Some(port) = args.port {
+        flags.push(("port", port.to_string()));
+    }
+    if let Some(ms) = args.deadline_ms {
+        flags.push(("emit_deadline_ms", ms.to_string()));
+    }
+    flags
 }
 
-fn state_dir(env: &impl Fn(&str) -> Option<OsString>) -> PathBuf {
-    let set = |name: &str| env(name).filter(|v| !v.is_empty()).map(PathBuf::from);
-    if let Some(dir) = set("IORELAY_STATE_DIR") {
-        return dir;
-    }
-    if let Some(dir) = set("XDG_STATE_HOME").filter(|d| d.is_absolute()) {
-        return dir.join("iorelay");
-    }
-    if let Some(home) = set("HOME") {
-        return home.join(".local").join("state").join("iorelay");
-    }
-    std::env::temp_dir().join("iorelay-state")
+/// Settings from the environment and flags alone; values that do not parse are left at
+/// their defaults rather than failing the emit.
+fn resolve_without_file(env: &[(String, String)], args: &EmitArgs) -> Settings {
+    let flags = flags(args);
+    let inputs = |env: &'_ [(String, String)]| -> Option<Settings> {
+        Settings::resolve(&Inputs {
+            env,
+            file: None::<ConfigFile<'_>>,
+            flags: &flags,
+        })
+        .ok()
+    };
+    inputs(env).unwrap_or_else(|| Settings::defaults(false, env))
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
 
-    fn env<'a>(pairs: &'a [(&'a str, &'a str)]) -> impl Fn(&str) -> Option<OsString> + 'a {
-        move |name| {
-            pairs
-                .iter()
-                .find(|(k, _)| *k == name)
-                .map(|(_, v)| OsString::from(v))
-        }
+    fn options(vars: &[(&str, &str)], args: &EmitArgs) -> EmitOptions {
+        let env: Vec<(String, String)> = vars
+            .iter()
+            .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+            .collect();
+        EmitOptions::from_settings(&resolve_without_file(&env, args), args.verbose, None)
     }
 
     #[test]
     fn defaults_with_an_empty_environment() {
-        let options = EmitOptions::resolve_with(&EmitArgs::default(), env(&[("HOME", "/h")]));
+        let options = options(&[("HOME", "/h")], &EmitArgs::default());
         assert_eq!(options.host, "127.0.0.1");
         assert_eq!(options.port, 8765);
         assert_eq!(options.token, None);
@@ -124,13 +117,11 @@ mod tests {
 
     #[test]
     fn the_claude_mpm_aliases_apply_when_iorelay_names_are_unset() {
-        let options = EmitOptions::resolve_with(
-            &EmitArgs::default(),
-            env(&[
-                ("CLAUDE_MPM_SERVER_HOST", "h1"),
-                ("CLAUDE_MPM_SERVER_PORT", "9001"),
-            ]),
-        );
+        let vars = [
+            ("CLAUDE_MPM_SERVER_HOST", "h1"),
+            ("CLAUDE_MPM_SERVER_PORT", "9001"),
+        ];
+        let options = options(&vars, &EmitArgs::default());
         assert_eq!((options.host.as_str(), options.port), ("h1", 9001));
     }
 
@@ -146,28 +137,34 @@ mod tests {
             ("IORELAY_STATE_DIR", "/s"),
             ("XDG_STATE_HOME", "/x"),
         ];
-        let options = EmitOptions::resolve_with(&EmitArgs::default(), env(&vars));
-        assert_eq!((options.host.as_str(), options.port), ("h2", 9002));
-        assert_eq!(options.deadline, Duration::from_millis(250));
-        assert_eq!(options.token.as_deref(), Some("t"));
-        assert_eq!(options.state_dir, PathBuf::from("/s"));
+        let from_env = options(&vars, &EmitArgs::default());
+        assert_eq!((from_env.host.as_str(), from_env.port), ("h2", 9002));
+        assert_eq!(from_env.deadline, Duration::from_millis(250));
+        assert_eq!(from_env.token.as_deref(), Some("t"));
+        assert_eq!(from_env.state_dir, PathBuf::from("/s"));
         let flags = EmitArgs {
             host: Some("h3".into()),
             port: Some(9003),
             deadline_ms: Some(100),
             verbose: true,
         };
-        let options = EmitOptions::resolve_with(&flags, env(&vars));
-        assert_eq!((options.host.as_str(), options.port), ("h3", 9003));
-        assert_eq!(options.deadline, Duration::from_millis(100));
+        let from_flags = options(&vars, &flags);
+        assert_eq!((from_flags.host.as_str(), from_flags.port), ("h3", 9003));
+        assert_eq!(from_flags.deadline, Duration::from_millis(100));
     }
 
     #[test]
     fn xdg_state_home_is_used_when_absolute() {
-        let options = EmitOptions::resolve_with(
+        let options = options(
+            &[("XDG_STATE_HOME", "/x"), ("HOME", "/h")],
             &EmitArgs::default(),
-            env(&[("XDG_STATE_HOME", "/x"), ("HOME", "/h")]),
         );
         assert_eq!(options.state_dir, PathBuf::from("/x/iorelay"));
+    }
+
+    #[test]
+    fn a_bad_value_falls_back_to_the_defaults_instead_of_failing() {
+        let options = options(&[("IORELAY_PORT", "abc")], &EmitArgs::default());
+        assert_eq!(options.port, 8765);
     }
 }

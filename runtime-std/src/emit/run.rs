@@ -73,6 +73,12 @@ pub fn emit(options: &EmitOptions, started: Instant) -> Outcome {
             &format!("cannot create the state directory {}", dir.display()),
         );
     }
+    if let Some(problem) = &options.problem {
+        log.line(
+            unix_millis(),
+            &format!("settings: {problem}; using defaults and the environment"),
+        );
+    }
 
     let stdin_until = started + options.deadline * 3 / 5;
     let (raw, still_open) = read_stdin(stdin_until);
