@@ -21,11 +21,13 @@ step "cargo test --workspace"
 cargo test --workspace
 step "release binaries"
 cargo build --release -p iorelay-smol -p iorelay-std
+# Where cargo put them (CARGO_TARGET_DIR may move the target directory).
+release="$(cd "${CARGO_TARGET_DIR:-target}" && pwd)/release"
 for bin in iorelay iorelay-std; do
   step "conformance suites (Engine.IO v4, Socket.IO v5) against $bin"
-  tests/conformance/run.sh "$PWD/target/release/$bin" serve --conformance --port 3000
+  tests/conformance/run.sh "$release/$bin" serve --conformance --port 3000
 done
 step "interop: socket.io-client (npm) and python-socketio (PyPI) against iorelay"
-tests/interop/run.sh "$PWD/target/release/iorelay" smol
+tests/interop/run.sh "$release/iorelay" smol
 step "interop: socket.io-client (npm) and python-socketio (PyPI) against iorelay-std"
-tests/interop/run.sh "$PWD/target/release/iorelay-std" std
+tests/interop/run.sh "$release/iorelay-std" std
