@@ -9,7 +9,6 @@ use bytes::Bytes;
 use super::event::{Canonical, RelayEvent};
 use super::history::{HistoryQuery, Page};
 use super::ingest::Draft;
-use super::opt_in::Mode;
 use super::route::{default_name, Outcome};
 use super::subscription::{ConnectAuth, Subscription};
 use super::{clock, Relay, Subscriber};
@@ -111,7 +110,7 @@ impl Relay {
     /// the offset argument, one without, each shared by its recipients. Reliable and batching
     /// subscribers are served one by one (see [`super::opt_in`]).
     fn send_to_matching(&mut self, nsp: &str, name: &str, event: &Arc<RelayEvent>) {
-        let (per_socket, shared): (Vec<(SocketId, Mode)>, Vec<(SocketId, Mode)>) = self
+        let (per_socket, shared): (Vec<_>, Vec<_>) = self
             .matching(nsp, event)
             .into_iter()
             .filter_map(|socket| Some((socket, self.subscribers.get(&socket)?.mode())))
