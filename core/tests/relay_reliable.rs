@@ -183,3 +183,30 @@ fn a_retry_follows_the_configured_policy() {
     h.tick(secs(2));
     assert_eq!(metric(&mut h, 90, "iorelay_reliable_abandoned_total"), 1);
 }
+
+#[test]
+fn a_recovered_reliable_client_is_replayed_what_it_missed_with_ack_requests() {
+    let mut h = relay();
+    h.open_websocket(1);
+    let sent = h.ws_text(1, r#"40{"reliable":true}"#).ws_sent(1);
+    let reply: serde_json::Value = serde_json::from_str(&sent[0][2..]).expect("CONNECT reply");
+    let pid = reply["pid"].as_str().expect("a pid").to_owned();
+    post(&mut h, 10, "e1");
+    h.conn_closed(1);
+    assert_eq!(
+        metric(&mut h, 90, "iorelay_reliable_abandoned_total"),
+        1,
+        "the parked socket's unacked event is given up; recovery covers it"
+    );
+    post(&mut h, 11, "e2");
+    h.open_websocket(2);
+    let auth = format!(r#"{{"reliable":true,"pid":"{pid}","offset":"0"}}"#);
+    let sent = h.ws_text(2, &format!("40{auth}")).ws_sent(2);
+    let replayed: Vec<(u64, String)> = acked_events(&sent[1..])
+        .into_iter()
+        .map(|(ack, id, _)| (ack, id))
+        .collect();
+    assert_eq!(replayed, [(0, "e1".to_owned()), (1, "e2".to_owned())]);
+    let retried = h.tick(secs(1)).ws_sent(2);
+    assert_eq!(acked_events(&retried).len(), 2, "{retried:?}");
+}
