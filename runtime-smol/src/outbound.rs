@@ -16,6 +16,10 @@ use bytes::Bytes;
 use iorelay_core::http::Response;
 use smol::channel::{Receiver, Sender};
 
+/// Up to this many queued bytes are taken (and written) at once, as in the std runtime: a
+/// burst costs one write, and a long backlog still reports progress to the bound in steps.
+pub const MAX_BATCH_BYTES: usize = 256 * 1024;
+
 /// One thing to write on a connection.
 #[derive(Debug)]
 pub enum Outbound {
@@ -146,8 +150,9 @@ impl OutboundQueue {
         }
     }
 
-    /// Everything queued, waiting for at least one item; `None` once the queue is closed and
-    /// empty, or aborted.
+    /// What is queued, in order, up to [`MAX_BATCH_BYTES`] (at least one item), waiting for at
+    /// least one; `None` once the queue is closed and empty, or aborted. The connection
+    /// writes a batch with one write (write coalescing).
     pub async fn next_batch(&self) -> Option<Vec<Outbound>> {
         loop {
             {
@@ -156,7 +161,7 @@ impl OutboundQueue {
                     return None;
                 }
                 if !state.items.is_empty() {
-                    return Some(state.items.drain(..).collect());
+                    return Some(take_batch(&mut state.items, MAX_BATCH_BYTES));
                 }
                 if state.closed {
                     return None;
@@ -198,6 +203,21 @@ impl OutboundQueue {
     }
 }
 
+/// Takes items from the front of `items` while their cost stays within `max_bytes`; always
+/// at least one.
+fn take_batch(items: &mut VecDeque<Outbound>, max_bytes: usize) -> Vec<Outbound> {
+    let mut bytes = 0;
+    let mut count = 0;
+    for item in items.iter() {
+        if count > 0 && bytes + item.cost() > max_bytes {
+            break;
+        }
+        bytes += item.cost();
+        count += 1;
+    }
+    items.drain(..count).collect()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -237,6 +257,21 @@ mod tests {
                 Outbound::Close { code: 1000, .. }
             ]
         ));
+    }
+
+    #[test]
+    fn a_batch_stops_before_the_batch_size_but_takes_at_least_one_item() {
+        let mut items: VecDeque<Outbound> = [100, 100, 100].map(message).into();
+        let batch = take_batch(&mut items, 250);
+        assert_eq!(batch.len(), 2);
+        assert_eq!(items.len(), 1);
+        let mut items: VecDeque<Outbound> = [400, 1].map(message).into();
+        assert_eq!(
+            take_batch(&mut items, 250).len(),
+            1,
+            "an item over the size alone"
+        );
+        assert_eq!(take_batch(&mut items, 250).len(), 1);
     }
 
     #[test]

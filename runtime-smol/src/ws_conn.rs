@@ -289,3 +289,48 @@ impl Write for Wire<'_> {
         Ok(())
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn context() -> WebSocketContext {
+        WebSocketContext::new(Role::Server, None)
+    }
+
+    #[test]
+    fn a_batch_of_queued_frames_becomes_one_buffer_in_queue_order() {
+        let mut out = Vec::new();
+        let batch = vec![
+            Outbound::Message(Bytes::from_static(b"\x81\x02ab")),
+            Outbound::Control(Bytes::from_static(b"\x8a\x00")),
+            Outbound::Message(Bytes::from_static(b"\x81\x01c")),
+        ];
+        let (cost, closing) = frame_batch(ConnId(1), &mut context(), batch, &mut out);
+        assert_eq!(
+            out, b"\x81\x02ab\x8a\x00\x81\x01c",
+            "one write carries all three"
+        );
+        assert_eq!(
+            cost, 7,
+            "messages count against the bound, control frames do not"
+        );
+        assert!(!closing);
+    }
+
+    #[test]
+    fn a_close_ends_the_batch_and_later_messages_are_dropped() {
+        let mut out = Vec::new();
+        let batch = vec![
+            Outbound::Message(Bytes::from_static(b"\x81\x01a")),
+            Outbound::Close {
+                code: 1000,
+                reason: "bye",
+            },
+            Outbound::Message(Bytes::from_static(b"\x81\x01b")),
+        ];
+        let (_, closing) = frame_batch(ConnId(1), &mut context(), batch, &mut out);
+        assert_eq!(out, b"\x81\x01a\x88\x05\x03\xe8bye");
+        assert!(closing);
+    }
+}

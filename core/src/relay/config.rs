@@ -6,6 +6,9 @@
 
 use std::time::Duration;
 
+use super::batch::BatchPolicy;
+use super::retry::RetryPolicy;
+
 /// The relay's configuration, carried in `Config::relay`.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct RelayConfig {
@@ -31,6 +34,10 @@ pub struct RelayConfig {
     pub routes: Vec<Route>,
     /// Per typed namespace: what happens to its events when it has no clients.
     pub namespaces: Vec<TypedNamespace>,
+    /// How deliveries to clients in reliable mode are retried and given up.
+    pub retry: RetryPolicy,
+    /// How events for clients that asked for batches are grouped.
+    pub batch: BatchPolicy,
 }
 
 /// The names events are delivered under on the default namespace.
@@ -151,6 +158,8 @@ impl Default for RelayConfig {
             retention_count: 100_000,
             routes: default_routes(),
             namespaces: default_namespaces(),
+            retry: RetryPolicy::default(),
+            batch: BatchPolicy::default(),
         }
     }
 }

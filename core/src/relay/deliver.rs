@@ -42,6 +42,7 @@ impl Relay {
             self.out.push_back(Output::Persist(event.stored()));
             self.deliver(&event);
         }
+        self.flush_batches();
         result
     }
 
@@ -106,13 +107,21 @@ impl Relay {
     }
 
     /// Broadcasts `event` as `name` to the matching subscribers of `nsp`: one encoding with
-    /// the offset argument, one without, each shared by its recipients.
-    fn send_to_matching(&mut self, nsp: &str, name: &str, event: &RelayEvent) {
-        let (with_offset, without): (Vec<SocketId>, Vec<SocketId>) = self
+    /// the offset argument, one without, each shared by its recipients. Reliable and batching
+    /// subscribers are served one by one (see [`super::opt_in`]).
+    fn send_to_matching(&mut self, nsp: &str, name: &str, event: &Arc<RelayEvent>) {
+        let (per_socket, shared): (Vec<_>, Vec<_>) = self
             .matching(nsp, event)
             .into_iter()
-            .partition(|socket| self.subscribers.get(socket).is_some_and(|s| s.offsets));
+            .filter_map(|socket| Some((socket, self.subscribers.get(&socket)?.mode())))
+            .partition(|(_, mode)| mode.is_per_socket());
+        for (socket, mode) in per_socket {
+            self.send_one(socket, name, event, mode);
+        }
+        let (with_offset, without): (Vec<_>, Vec<_>) =
+            shared.into_iter().partition(|(_, mode)| mode.offsets);
         for (recipients, offsets) in [(with_offset, true), (without, false)] {
+            let recipients: Vec<SocketId> = recipients.into_iter().map(|(s, _)| s).collect();
             if !recipients.is_empty() {
                 let emit = live_emit(name, event, offsets);
                 let count = recipients.len();
@@ -135,6 +144,7 @@ impl Relay {
                 ..
             } => self.on_connect(*socket, nsp, auth, *recovered),
             Event::SocketDisconnected { socket, reason } => {
+                self.forget_opt_in(*socket);
                 let Some(subscriber) = self.subscribers.remove(socket) else {
                     return;
                 };
@@ -151,6 +161,9 @@ impl Relay {
                 ack,
                 ..
             } => self.on_request(*socket, name, args, *ack),
+            Event::AckReceived { socket, ack, .. } => {
+                self.retries.acked(*socket, *ack);
+            }
             _ => {}
         }
     }
@@ -161,6 +174,7 @@ impl Relay {
         if recovered {
             if let Some(subscriber) = self.recover(socket, nsp, pid.as_deref(), auth.offset) {
                 self.subscribers.insert(socket, subscriber);
+                self.flush_batches();
                 return;
             }
         }
@@ -190,6 +204,8 @@ impl Relay {
             subscription: auth.subscription,
             offsets: auth.offsets && self.parked.is_some(),
             pid,
+            reliable: auth.reliable,
+            batch: auth.batch,
         };
         self.subscribers.insert(socket, subscriber);
     }
@@ -237,10 +253,7 @@ impl Relay {
                     .collect()
             };
             for name in names {
-                let emit = live_emit(&name, &event, subscriber.offsets);
-                if self.engine.emit_to(self.now, socket, &emit, None).is_ok() {
-                    self.stats.events_out += 1;
-                }
+                self.send_one(socket, &name, &event, subscriber.mode());
             }
         }
         Some(subscriber)
@@ -309,7 +322,7 @@ impl Relay {
 
 /// A live event: `[name, event]`, plus its offset as a string last argument for clients
 /// that track offsets (Socket.IO connection state recovery reads the last argument).
-fn live_emit(name: &str, event: &RelayEvent, offsets: bool) -> Emit {
+pub(super) fn live_emit(name: &str, event: &RelayEvent, offsets: bool) -> Emit {
     if offsets {
         let offset = format!("\"{}\"", event.offset);
         Emit::new(name, &[&event.json, offset.as_bytes()])

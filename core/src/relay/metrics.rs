@@ -78,6 +78,7 @@ impl Relay {
         page.gauge("iorelay_uptime_seconds", "Seconds since start.", uptime);
         self.connection_series(&mut page);
         self.event_series(&mut page);
+        self.opt_in_series(&mut page);
         self.store_series(&mut page);
         self.http_series(&mut page);
         page.finish()

@@ -8,6 +8,7 @@
 //! exactly as they would an `Engine`: one input, then drain `poll_output` to `Timeout`.
 //! In conformance mode the relay stands aside and the engine alone answers.
 
+pub mod batch;
 pub mod breaker;
 pub mod clock;
 pub mod config;
@@ -22,6 +23,8 @@ mod http;
 pub mod ingest;
 pub mod measure;
 mod metrics;
+mod opt_in;
+pub mod retry;
 pub mod route;
 pub mod subscription;
 
@@ -29,11 +32,12 @@ use std::collections::{BTreeMap, VecDeque};
 use std::time::Instant;
 
 use crate::config::{Config, Mode, NamespacePolicy};
-use crate::engine::Engine;
+use crate::engine::{Emit, Engine};
 use crate::io::{ApiMisuse, Input, Output, SocketId};
 use crate::rng::Rng;
 use crate::socketio::recovery::RecoveryTable;
 use crate::time::earliest;
+use batch::Batcher;
 use clock::WallClock;
 use config::RelayConfig;
 use dedup::DedupWindow;
@@ -41,6 +45,7 @@ use event::{RelayEvent, StoredEvent};
 use history::HistoryRing;
 pub use http::StoreHealth;
 use metrics::Measured;
+use retry::RetryQueue;
 use route::TypedRouter;
 use subscription::Subscription;
 
@@ -65,6 +70,10 @@ pub struct Relay {
     store: Option<StoreHealth>,
     /// Latencies the runtime measured, for `/metrics`.
     measured: Measured,
+    /// Deliveries to reliable sockets awaiting their ack.
+    retries: RetryQueue<Emit>,
+    /// Events held for sockets that asked for batches.
+    batcher: Batcher<SocketId, std::sync::Arc<RelayEvent>>,
     out: VecDeque<Output>,
 }
 
@@ -77,6 +86,10 @@ struct Subscriber {
     offsets: bool,
     /// The private id that recovers it, if recovery is on.
     pid: Option<String>,
+    /// Live events carry an ack request and are retried until acked.
+    reliable: bool,
+    /// Live events go out in `event_batch` batches.
+    batch: bool,
 }
 
 /// When an input happened.
@@ -141,6 +154,8 @@ impl Relay {
             stats: RelayStats::default(),
             store: None,
             measured: Measured::default(),
+            retries: RetryQueue::new(relay.retry),
+            batcher: Batcher::new(relay.batch),
             out: VecDeque::new(),
             config: relay,
         }
@@ -269,18 +284,21 @@ impl Relay {
         earliest(self.engine.next_deadline(), self.poll_timeout())
     }
 
-    /// Moves the relay's clock (never backwards) and expires history past its age.
+    /// Moves the relay's clock (never backwards), expires history past its age, and sends
+    /// the retries and batches now due.
     fn advance(&mut self, now: Instant) {
         self.now = self.now.max(now);
         if let Some(parked) = self.parked.as_mut() {
             parked.handle_timeout(self.now);
         }
+        self.opt_in_timeout();
         let age_ms = u64::try_from(self.config.retention_age.as_millis()).unwrap_or(u64::MAX);
         let cutoff = self.clock.unix_ms(self.now).saturating_sub(age_ms);
         self.history.expire_before(cutoff);
     }
 
-    /// When the oldest event in history becomes too old.
+    /// The relay's own earliest deadline: the oldest event in history becoming too old, a
+    /// parked socket's recovery window ending, a retry or a batch falling due.
     fn poll_timeout(&self) -> Option<Instant> {
         if !self.enabled {
             return None;
@@ -291,7 +309,8 @@ impl Relay {
             .oldest_ms()
             .and_then(|oldest| self.clock.instant_at(oldest.saturating_add(age_ms)));
         let parked = self.parked.as_ref().and_then(RecoveryTable::poll_timeout);
-        earliest(expiry, parked)
+        let opt_in = earliest(self.retries.poll_timeout(), self.batcher.poll_timeout());
+        earliest(earliest(expiry, parked), opt_in)
     }
 }
 pub mod fit;

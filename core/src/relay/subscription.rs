@@ -39,6 +39,13 @@ pub struct ConnectAuth {
     /// The last offset the client saw, sent back by a recovering client.
     #[serde(default, deserialize_with = "super::history::offset")]
     pub offset: Option<u64>,
+    /// `true` asks for reliable delivery: live events carry an ack request and are re-sent
+    /// until acked (see [`super::retry`]).
+    #[serde(default)]
+    pub reliable: bool,
+    /// `true` asks for live events in batches, as `event_batch` events (see [`super::batch`]).
+    #[serde(default)]
+    pub batch: bool,
 }
 
 fn yes() -> bool {
@@ -55,6 +62,8 @@ impl ConnectAuth {
             limit: None,
             offsets: true,
             offset: None,
+            reliable: false,
+            batch: false,
         })
     }
 }
@@ -154,10 +163,19 @@ mod tests {
     }
 
     #[test]
+    fn delivery_modes_are_opt_in() {
+        let auth = ConnectAuth::parse(br#"{"reliable":true,"batch":true}"#);
+        assert!(auth.reliable && auth.batch);
+        let auth = ConnectAuth::parse(br#"{"session":"s"}"#);
+        assert!(!auth.reliable && !auth.batch);
+    }
+
+    #[test]
     fn odd_auth_means_no_filter() {
         let auth = ConnectAuth::parse(b"[1,2]");
         assert_eq!(auth.subscription, Subscription::default());
         assert_eq!(auth.limit, None);
+        assert!(!auth.reliable && !auth.batch);
         let auth = ConnectAuth::parse(br#"{"token":"x","pid":"p","offset":"3"}"#);
         assert_eq!(auth.subscription, Subscription::default());
     }
