@@ -57,7 +57,7 @@
 //! let raw = b"GET /socket.io/?EIO=4&transport=polling HTTP/1.1\r\nHost: x\r\n\r\n";
 //! let (head, _) = parse_request_head(raw, &HeadLimits::default()).unwrap().unwrap();
 //! engine
-//!     .handle_input(Input::Http { now, conn: ConnId(1), head, body: Body::Complete(Default::default()) })
+//!     .handle_input(Input::Http { now, conn: ConnId(1), peer: None, head, body: Body::Complete(Default::default()) })
 //!     .unwrap();
 //! loop {
 //!     match engine.poll_output() {

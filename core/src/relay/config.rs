@@ -6,6 +6,8 @@
 
 use std::time::Duration;
 
+use super::protection::Protection;
+
 /// The relay's configuration, carried in `Config::relay`.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct RelayConfig {
@@ -31,6 +33,8 @@ pub struct RelayConfig {
     pub routes: Vec<Route>,
     /// Per typed namespace: what happens to its events when it has no clients.
     pub namespaces: Vec<TypedNamespace>,
+    /// The token, the ingest rate limit and the connection caps.
+    pub protection: Protection,
 }
 
 /// The names events are delivered under on the default namespace.
@@ -151,6 +155,7 @@ impl Default for RelayConfig {
             retention_count: 100_000,
             routes: default_routes(),
             namespaces: default_namespaces(),
+            protection: Protection::default(),
         }
     }
 }

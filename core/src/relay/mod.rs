@@ -8,6 +8,7 @@
 //! exactly as they would an `Engine`: one input, then drain `poll_output` to `Timeout`.
 //! In conformance mode the relay stands aside and the engine alone answers.
 
+pub mod admission;
 pub mod breaker;
 pub mod clock;
 pub mod config;
@@ -16,12 +17,15 @@ pub mod dedup;
 mod deliver;
 pub mod event;
 pub mod exposition;
+mod guard;
 pub mod histogram;
 pub mod history;
 mod http;
 pub mod ingest;
 pub mod measure;
 mod metrics;
+pub mod protection;
+pub mod ratelimit;
 pub mod route;
 pub mod subscription;
 
@@ -38,9 +42,11 @@ use clock::WallClock;
 use config::RelayConfig;
 use dedup::DedupWindow;
 use event::{RelayEvent, StoredEvent};
+use guard::GuardStats;
 use history::HistoryRing;
 pub use http::StoreHealth;
 use metrics::Measured;
+use ratelimit::RateLimiter;
 use route::TypedRouter;
 use subscription::Subscription;
 
@@ -65,6 +71,10 @@ pub struct Relay {
     store: Option<StoreHealth>,
     /// Latencies the runtime measured, for `/metrics`.
     measured: Measured,
+    /// Per-address ingest buckets.
+    limiter: RateLimiter,
+    /// What the origin, token, rate and connection checks refused.
+    guard: GuardStats,
     out: VecDeque<Output>,
 }
 
@@ -122,6 +132,7 @@ impl Relay {
             let mut namespaces = vec!["/".to_owned()];
             namespaces.extend(router.namespaces().map(str::to_owned));
             config.namespaces = NamespacePolicy::Only(namespaces);
+            config.connect_token.clone_from(&relay.protection.token);
         }
         let window = config.recovery_window.filter(|_| enabled);
         let mut relay_seed = seed;
@@ -141,6 +152,8 @@ impl Relay {
             stats: RelayStats::default(),
             store: None,
             measured: Measured::default(),
+            limiter: RateLimiter::new(relay.protection.rate_limit),
+            guard: GuardStats::default(),
             out: VecDeque::new(),
             config: relay,
         }
@@ -184,14 +197,22 @@ impl Relay {
             Input::Http {
                 now,
                 conn,
+                peer,
                 head,
                 body,
             } if http::is_relay_route(&head) => {
                 // The engine's clock moves too, so `/health`, `/metrics` and `/connections`
                 // describe the sessions as they are at `now`.
                 self.engine.handle_input(Input::Timeout(now))?;
-                self.on_http(conn, &head, body);
+                self.on_http(conn, peer, &head, body);
                 Ok(())
+            }
+            Input::Measured {
+                now,
+                measurement: measure::Measurement::ConnectionRefused { reason },
+            } => {
+                self.guard.connection_refused(reason);
+                self.engine.handle_input(Input::Timeout(now))
             }
             Input::Measured { now, measurement } => {
                 self.measured.record(measurement);
