@@ -108,7 +108,7 @@ mod tests {
 
     #[test]
     fn a_full_bucket_passes_its_burst_then_refuses_with_the_wait() {
-        let t0 = Instant::now();
+        let t0 = crate::time::test_clock::t0();
         let mut limiter = limiter(10, 2);
         assert_eq!(limiter.take(t0, A, 10), Ok(()));
         assert_eq!(limiter.take(t0, A, 1), Err(Duration::from_millis(500)));
@@ -117,7 +117,7 @@ mod tests {
 
     #[test]
     fn the_bucket_refills_at_the_rate_exactly_however_often_it_is_asked() {
-        let t0 = Instant::now();
+        let t0 = crate::time::test_clock::t0();
         let mut limiter = limiter(10, 2);
         limiter.take(t0, A, 10).unwrap();
         // 499 calls a millisecond apart refill nothing whole: still refused.
@@ -137,7 +137,7 @@ mod tests {
 
     #[test]
     fn peers_have_their_own_buckets() {
-        let t0 = Instant::now();
+        let t0 = crate::time::test_clock::t0();
         let mut limiter = limiter(5, 1);
         limiter.take(t0, A, 5).unwrap();
         assert!(limiter.take(t0, A, 1).is_err());
@@ -146,7 +146,7 @@ mod tests {
 
     #[test]
     fn a_request_larger_than_the_bucket_costs_the_whole_bucket() {
-        let t0 = Instant::now();
+        let t0 = crate::time::test_clock::t0();
         let mut limiter = limiter(10, 10);
         assert_eq!(limiter.take(t0, A, 50), Ok(()));
         assert_eq!(limiter.take(t0, A, 50), Err(Duration::from_secs(1)));
@@ -155,7 +155,7 @@ mod tests {
 
     #[test]
     fn the_default_passes_a_burst_of_ten_thousand_events_from_one_client() {
-        let t0 = Instant::now();
+        let t0 = crate::time::test_clock::t0();
         let mut limiter =
             RateLimiter::new(super::super::protection::Protection::default().rate_limit);
         for i in 0..10_000 {
@@ -168,7 +168,7 @@ mod tests {
 
     #[test]
     fn no_limit_never_refuses() {
-        let t0 = Instant::now();
+        let t0 = crate::time::test_clock::t0();
         let mut limiter = RateLimiter::new(RateLimit {
             burst: 0,
             per_second: 5,
@@ -179,7 +179,7 @@ mod tests {
 
     #[test]
     fn full_buckets_are_forgotten_and_too_many_peers_share_one() {
-        let t0 = Instant::now();
+        let t0 = crate::time::test_clock::t0();
         let mut limiter = limiter(2, 1);
         for i in 0..PRUNE_AT as u32 {
             let peer = Some(IpAddr::V4(Ipv4Addr::from(i)));
