@@ -44,7 +44,7 @@ impl Refusal {
 pub struct Admission {
     max: usize,
     max_per_ip: usize,
-    exempt_loopback: bool,
+    cap_loopback: bool,
     open: usize,
     /// Open connections per capped address (exempt addresses are not counted here).
     per_ip: BTreeMap<IpAddr, usize>,
@@ -57,7 +57,7 @@ impl Admission {
         Self {
             max: protection.max_connections,
             max_per_ip: protection.max_connections_per_ip,
-            exempt_loopback: protection.exempt_loopback,
+            cap_loopback: protection.cap_loopback,
             open: 0,
             per_ip: BTreeMap::new(),
         }
@@ -106,7 +106,7 @@ impl Admission {
 
     /// Whether `peer` counts against the per-address cap.
     fn capped(&self, peer: IpAddr) -> bool {
-        self.max_per_ip > 0 && !(self.exempt_loopback && is_loopback(peer))
+        self.max_per_ip > 0 && (self.cap_loopback || !is_loopback(peer))
     }
 }
 
@@ -149,18 +149,18 @@ mod tests {
     const OTHER: IpAddr = IpAddr::V4(Ipv4Addr::new(192, 168, 1, 6));
     const LOCAL: IpAddr = IpAddr::V4(Ipv4Addr::LOCALHOST);
 
-    fn admission(max: usize, max_per_ip: usize, exempt_loopback: bool) -> Admission {
+    fn admission(max: usize, max_per_ip: usize, cap_loopback: bool) -> Admission {
         Admission::new(&Protection {
             max_connections: max,
             max_connections_per_ip: max_per_ip,
-            exempt_loopback,
+            cap_loopback,
             ..Protection::default()
         })
     }
 
     #[test]
     fn the_total_cap_refuses_the_connection_over_it_and_frees_a_place_on_release() {
-        let mut gate = admission(2, 0, true);
+        let mut gate = admission(2, 0, false);
         assert_eq!(gate.admit(LAN), Ok(()));
         assert_eq!(gate.admit(OTHER), Ok(()));
         assert_eq!(gate.admit(LOCAL), Err(Refusal::TooManyConnections));
@@ -171,7 +171,7 @@ mod tests {
 
     #[test]
     fn the_per_address_cap_refuses_one_address_not_another() {
-        let mut gate = admission(100, 2, true);
+        let mut gate = admission(100, 2, false);
         assert_eq!(gate.admit(LAN), Ok(()));
         assert_eq!(gate.admit(LAN), Ok(()));
         assert_eq!(gate.admit(LAN), Err(Refusal::TooManyFromAddress));
@@ -183,12 +183,12 @@ mod tests {
 
     #[test]
     fn loopback_is_exempt_from_the_per_address_cap_by_default_not_from_the_total() {
-        let mut gate = admission(5, 1, true);
+        let mut gate = admission(5, 1, false);
         for _ in 0..5 {
             assert_eq!(gate.admit(LOCAL), Ok(()));
         }
         assert_eq!(gate.admit(LOCAL), Err(Refusal::TooManyConnections));
-        let mut gate = admission(5, 1, false);
+        let mut gate = admission(5, 1, true);
         assert_eq!(gate.admit(LOCAL), Ok(()));
         assert_eq!(gate.admit(LOCAL), Err(Refusal::TooManyFromAddress));
     }
@@ -208,7 +208,7 @@ mod tests {
 
     #[test]
     fn releasing_forgets_addresses_with_nothing_open() {
-        let mut gate = admission(10, 3, true);
+        let mut gate = admission(10, 3, false);
         gate.admit(LAN).unwrap();
         gate.release(LAN);
         assert!(gate.per_ip.is_empty());

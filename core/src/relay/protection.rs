@@ -20,9 +20,9 @@ pub struct Protection {
     pub max_connections: usize,
     /// Most connections open at once from one address (0: no per-address cap).
     pub max_connections_per_ip: usize,
-    /// Whether loopback peers are exempt from `max_connections_per_ip`: every local
-    /// dashboard, hook and agent shares 127.0.0.1.
-    pub exempt_loopback: bool,
+    /// Whether loopback peers count against `max_connections_per_ip`; by default they do
+    /// not, since every local dashboard, hook and agent shares 127.0.0.1.
+    pub cap_loopback: bool,
 }
 
 /// A token bucket of events: `burst` events at once, refilled at `per_second`; either 0 turns
@@ -61,7 +61,7 @@ impl Default for Protection {
             },
             max_connections: 10_000,
             max_connections_per_ip: 256,
-            exempt_loopback: true,
+            cap_loopback: false,
         }
     }
 }

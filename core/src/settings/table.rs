@@ -166,14 +166,15 @@ pub static SETTINGS: &[Setting] = &[
         set: |s, v| s.config.relay.protection.max_connections_per_ip = v.size(),
     },
     Setting {
-        key: "exempt_loopback",
-        env: &["IORELAY_EXEMPT_LOOPBACK"],
-        flag: "exempt-loopback",
+        key: "cap_loopback",
+        env: &["IORELAY_CAP_LOOPBACK"],
+        flag: "cap-loopback",
         kind: Kind::Bool,
-        about: "Whether loopback peers are exempt from max_connections_per_ip",
+        about: "Count loopback peers against max_connections_per_ip too (by default they are \
+                exempt: every local client shares 127.0.0.1)",
         default_note: None,
-        get: |s| Some(Value::Bool(s.config.relay.protection.exempt_loopback)),
-        set: |s, v| s.config.relay.protection.exempt_loopback = v.flag(),
+        get: |s| Some(Value::Bool(s.config.relay.protection.cap_loopback)),
+        set: |s, v| s.config.relay.protection.cap_loopback = v.flag(),
     },
     Setting {
         key: "rate_limit_burst",

@@ -312,7 +312,7 @@ fn the_token_reaches_the_relay_and_the_protections_are_layered() {
             ("IORELAY_TOKEN", "s3cret"),
             ("IORELAY_RATE_LIMIT_BURST", "50"),
         ],
-        Some("max_connections = 100\nexempt_loopback = false"),
+        Some("max_connections = 100\ncap_loopback = true"),
         &[("max_connections_per_ip", "4")],
     )
     .unwrap();
@@ -323,7 +323,7 @@ fn the_token_reaches_the_relay_and_the_protections_are_layered() {
     assert_eq!(protection.rate_limit.per_second, 5_000);
     assert_eq!(protection.max_connections, 100);
     assert_eq!(protection.max_connections_per_ip, 4);
-    assert!(!protection.exempt_loopback);
+    assert!(protection.cap_loopback);
 }
 
 #[test]
