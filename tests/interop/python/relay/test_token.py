@@ -31,9 +31,8 @@ def token_relay(tmp_path):
 def test_connect_without_the_token_is_refused_and_with_it_receives_events(token_relay):
     client = shared.Client()
     try:
-        with pytest.raises(socketio.exceptions.ConnectionError) as refused:
+        with pytest.raises(socketio.exceptions.ConnectionError):
             client.connect(token_relay.url, transports=["websocket"])
-        assert "unauthorized" in str(refused.value)
         assert client.connect_errors["/"] == [{"message": "unauthorized"}]
     finally:
         client.close()
