@@ -36,6 +36,7 @@ fn connected_engine(now: Instant, clients: u64) -> Engine {
         let http = Input::Http {
             now,
             conn,
+            peer: None,
             head: head.clone(),
             body: Body::Complete(Bytes::new()),
         };

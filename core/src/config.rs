@@ -44,8 +44,12 @@ pub struct Config {
     pub engineio_path: Option<String>,
     /// Which Socket.IO namespaces clients may connect to.
     pub namespaces: NamespacePolicy,
-    /// Which browser origins may call the server.
+    /// Which browser origins may call the server; Engine.IO requests (websocket openings
+    /// included) from any other `Origin` are refused with 403.
     pub cors: CorsPolicy,
+    /// When set, a Socket.IO CONNECT must carry `auth` `{"token": <this>}`; any other is
+    /// answered CONNECT_ERROR `{"message":"unauthorized"}`. The relay sets it from its token.
+    pub connect_token: Option<String>,
     /// Largest body of a request outside Engine.IO, in bytes.
     pub max_body: usize,
     /// What the engine does with sockets' events itself.
@@ -129,6 +133,7 @@ impl Default for Config {
                 "http://localhost:*".to_owned(),
                 "http://127.0.0.1:*".to_owned(),
             ]),
+            connect_token: None,
             max_body: 1024 * 1024,
             mode: Mode::Embedded,
             server: ServerInfo::default(),

@@ -5,6 +5,7 @@
 //! needs nothing else to drive the engine.
 
 use std::fmt;
+use std::net::IpAddr;
 use std::time::Instant;
 
 use bytes::Bytes;
@@ -53,6 +54,9 @@ pub enum Input {
         now: Instant,
         /// Which connection carried it.
         conn: ConnId,
+        /// The address of the peer that sent it, when the runtime knows one (the relay's rate
+        /// limit is per address; `None` shares one bucket).
+        peer: Option<IpAddr>,
         /// The parsed head.
         head: RequestHead,
         /// The body.

@@ -43,6 +43,16 @@
 //! being written (under the route label [`Config::route_label`] gave for its head), how long
 //! each store commit took. The relay keeps them as histograms for `GET /metrics`.
 //!
+//! ## Protection
+//!
+//! The relay refuses what its configuration (`RelayConfig::protection`, [`Config::cors`])
+//! does not allow, as ordinary outputs: 401 without the bearer token, 403 for a browser
+//! `Origin` not on the allow-list, 429 with `Retry-After` over the per-address ingest rate
+//! limit, CONNECT_ERROR `unauthorized` for a Socket.IO CONNECT without `auth.token`. Give each
+//! request's peer address in [`Input::Http`]'s `peer` (the rate limit is per address). The
+//! connection caps are decided by [`relay::admission::Admission`], which the runtime asks when
+//! it accepts a connection, before the engine hears of it.
+//!
 //! ## Example
 //!
 //! A handshake over long-polling, driven by hand:
@@ -57,7 +67,7 @@
 //! let raw = b"GET /socket.io/?EIO=4&transport=polling HTTP/1.1\r\nHost: x\r\n\r\n";
 //! let (head, _) = parse_request_head(raw, &HeadLimits::default()).unwrap().unwrap();
 //! engine
-//!     .handle_input(Input::Http { now, conn: ConnId(1), head, body: Body::Complete(Default::default()) })
+//!     .handle_input(Input::Http { now, conn: ConnId(1), peer: None, head, body: Body::Complete(Default::default()) })
 //!     .unwrap();
 //! loop {
 //!     match engine.poll_output() {

@@ -68,6 +68,7 @@ impl Bench {
         self.feed(Input::Http {
             now: self.t0 + at,
             conn: ConnId(conn),
+            peer: None,
             head: head(request),
             body: Body::Complete(Bytes::copy_from_slice(body)),
         });
@@ -117,6 +118,7 @@ fn two_clients(bench: &mut Bench) -> (String, String) {
     bench.feed(Input::Http {
         now: bench.t0,
         conn: ConnId(1),
+        peer: None,
         head: head(&ws_request("/socket.io/?EIO=4&transport=websocket")),
         body: Body::Complete(Bytes::new()),
     });

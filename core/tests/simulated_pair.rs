@@ -198,6 +198,7 @@ impl World {
                     self.engine_input(Input::Http {
                         now,
                         conn,
+                        peer: None,
                         head: head(&request),
                         body: Body::Complete(body),
                     });

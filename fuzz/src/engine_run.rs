@@ -404,6 +404,7 @@ impl Run {
         self.feed(Input::Http {
             now,
             conn,
+            peer: None,
             head,
             body,
         });

@@ -49,6 +49,8 @@ pub async fn serve(
     shared: &Shared,
 ) -> HttpEnd {
     let mut reader = RequestReader::new(HeadLimits::default());
+    // The relay's rate limit is per address; read once, it is the same for every request.
+    let peer = stream.get_ref().peer_addr().ok().map(|addr| addr.ip());
     let mut buf = vec![0u8; READ_CHUNK];
     let mut idle_since = Instant::now();
     let mut head_since: Option<Instant> = None;
@@ -95,6 +97,7 @@ pub async fn serve(
         let request = Input::Http {
             now: read_at,
             conn,
+            peer,
             head,
             body,
         };

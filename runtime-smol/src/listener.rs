@@ -10,8 +10,10 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use async_io::{Async, Timer};
-use iorelay_core::ConnId;
+use iorelay_core::relay::measure::Measurement;
+use iorelay_core::{ConnId, Input};
 use iorelay_std::log;
+use iorelay_std::protect::{self, Gate};
 use smol::channel::Sender;
 use smol::Executor;
 
@@ -30,6 +32,7 @@ pub async fn run(
     shared: Arc<Shared>,
     queue_bound: usize,
     alive: Sender<()>,
+    gate: Arc<Gate>,
 ) {
     let mut next_id = 0u64;
     loop {
@@ -38,6 +41,20 @@ pub async fn run(
             Err(err) => {
                 log!(Warn, "accept failed: {err}");
                 Timer::after(ACCEPT_BACKOFF).await;
+                continue;
+            }
+        };
+        let ticket = match gate.admit(peer.ip()) {
+            Ok(ticket) => ticket,
+            Err(reason) => {
+                protect::refuse(stream.get_ref(), reason);
+                let refused = Input::Measured {
+                    now: std::time::Instant::now(),
+                    measurement: Measurement::ConnectionRefused { reason },
+                };
+                if !shared.send(refused).await {
+                    return;
+                }
                 continue;
             }
         };
@@ -60,6 +77,7 @@ pub async fn run(
         executor
             .spawn(async move {
                 connection::run(conn, stream, queue, shared).await;
+                drop(ticket);
                 drop(alive);
             })
             .detach();

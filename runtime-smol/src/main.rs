@@ -24,6 +24,7 @@ use iorelay_core::settings::Settings;
 use iorelay_core::{Input, Mode, Relay};
 use iorelay_std::persist::{commit_measurement, Persistence};
 use iorelay_std::process::{random_seed, server_info, shutdown_on_signals};
+use iorelay_std::protect::{self, Gate};
 use iorelay_std::{commands, control, log};
 use smol::future::{self, FutureExt};
 use smol::Executor;
@@ -88,6 +89,7 @@ fn serve(settings: &Settings) -> Result<(), String> {
         log!(Warn, "cannot handle SIGINT/SIGTERM: {err}");
     }
     println!("iorelay listening on http://{local}");
+    protect::warn_if_exposed(&settings.host, local.port(), settings.token.as_deref());
     let mode = match config.mode {
         Mode::Conformance => "conformance",
         _ => "relay",
@@ -140,6 +142,7 @@ fn serve(settings: &Settings) -> Result<(), String> {
         shared,
         QUEUE_BOUND,
         alive_tx,
+        Gate::new(&config.relay.protection),
     ));
 
     smol::block_on(async {

@@ -71,6 +71,7 @@ pub mod hooks;
 pub mod log;
 pub mod persist;
 pub mod process;
+pub mod protect;
 pub mod settings_io;
 pub mod store;
 pub mod wsframe;

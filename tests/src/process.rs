@@ -92,6 +92,7 @@ impl Server {
             .args(args)
             .env_remove("IORELAY_LOG")
             .env_remove("IORELAY_CONFIG")
+            .env_remove("IORELAY_TOKEN")
             // No developer's own config file changes what a test server does.
             .env(
                 "XDG_CONFIG_HOME",

@@ -135,6 +135,7 @@ impl Sim {
         self.input(Input::Http {
             now: self.now,
             conn: ConnId(conn),
+            peer: None,
             head,
             body,
         });

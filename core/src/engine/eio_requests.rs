@@ -24,6 +24,9 @@ impl Engine {
         body: Body,
         route: EioRoute,
     ) {
+        if !self.origin_allowed(head) {
+            return self.reply_eio_error(conn, ErrorCode::Forbidden, Vec::new());
+        }
         let cors = cors_headers(head.header("origin"), &self.config.cors);
         let transport = match head.query.get("transport") {
             Some("polling") => TransportKind::Polling,

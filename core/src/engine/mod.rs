@@ -8,6 +8,7 @@ mod client;
 mod commands;
 mod conformance;
 mod eio_requests;
+mod guard;
 mod introspect;
 mod routes;
 mod sio_dispatch;
@@ -16,6 +17,7 @@ use std::collections::{BTreeMap, HashMap, VecDeque};
 use std::time::Instant;
 
 pub use commands::{Emit, Target};
+pub use guard::Refusals;
 pub use introspect::{ConnectionInfo, SocketInfo, TransportCounts};
 pub use routes::Health;
 
@@ -47,6 +49,8 @@ pub struct Engine {
     out: VecDeque<Output>,
     next_session: u64,
     next_socket: u64,
+    /// Requests and CONNECTs refused by origin or token.
+    refusals: Refusals,
 }
 
 impl Engine {
@@ -78,6 +82,7 @@ impl Engine {
             out: VecDeque::new(),
             next_session: 0,
             next_socket: 0,
+            refusals: Refusals::default(),
         }
     }
 
@@ -99,6 +104,7 @@ impl Engine {
                 conn,
                 head,
                 body,
+                ..
             } => {
                 self.advance(now);
                 self.on_http(conn, head, body);

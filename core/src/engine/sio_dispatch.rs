@@ -97,6 +97,9 @@ impl Engine {
             return;
         }
         let auth = packet.data.unwrap_or_else(|| Bytes::from_static(b"{}"));
+        if !self.connect_authorized(id, &packet.nsp, &auth) {
+            return;
+        }
         let socket_id = SocketId(self.next_socket);
         self.next_socket += 1;
         let (sid, pid, rooms, recovered) = self.socket_identity(&packet.nsp, &auth);

@@ -6,6 +6,7 @@
 //! bound and answer requests identically, and every decoder is total: arbitrary bytes give an
 //! [`HttpError`] with the status to answer, never a panic.
 
+pub mod bearer;
 pub mod chunked;
 pub mod cors;
 pub mod error;
@@ -15,6 +16,7 @@ pub mod reader;
 pub mod request;
 pub mod response;
 
+pub use bearer::{bearer_token, token_matches};
 pub use chunked::ChunkedDecoder;
 pub use cors::{cors_headers, preflight_response, CorsPolicy};
 pub use error::HttpError;

@@ -7,6 +7,7 @@
 use std::time::Duration;
 
 use super::batch::BatchPolicy;
+use super::protection::Protection;
 use super::retry::RetryPolicy;
 
 /// The relay's configuration, carried in `Config::relay`.
@@ -38,6 +39,8 @@ pub struct RelayConfig {
     pub retry: RetryPolicy,
     /// How events for clients that asked for batches are grouped.
     pub batch: BatchPolicy,
+    /// The token, the ingest rate limit and the connection caps.
+    pub protection: Protection,
 }
 
 /// The names events are delivered under on the default namespace.
@@ -160,6 +163,7 @@ impl Default for RelayConfig {
             namespaces: default_namespaces(),
             retry: RetryPolicy::default(),
             batch: BatchPolicy::default(),
+            protection: Protection::default(),
         }
     }
 }

@@ -4,6 +4,7 @@
 //! Why here and not in the engine's router: these routes are the product's; the engine
 //! answers only what any Engine.IO server answers (its endpoints, a plain `/health`, 404).
 
+use std::net::IpAddr;
 use std::time::Instant;
 
 use bytes::Bytes;
@@ -60,11 +61,28 @@ struct RelayHealth<'a> {
 }
 
 impl Relay {
-    pub(super) fn on_http(&mut self, conn: ConnId, head: &RequestHead, body: Body) {
+    pub(super) fn on_http(
+        &mut self,
+        conn: ConnId,
+        peer: Option<IpAddr>,
+        head: &RequestHead,
+        body: Body,
+    ) {
+        if let Some(mut response) = self.check_request(head) {
+            // A refused origin gets no CORS headers: the page is not let read the refusal.
+            if response.status != 403 {
+                response.headers.extend(cors_headers(
+                    head.header("origin"),
+                    &self.engine.config().cors,
+                ));
+            }
+            self.out.push_back(Output::HttpReply { conn, response });
+            return;
+        }
         let mut response = match (head.path.as_str(), head.method) {
             ("/health", Method::Get | Method::Head) => Response::json(200, self.health_json()),
-            ("/api/events", Method::Post) => self.ingest(Endpoint::Events, body),
-            ("/api/hooks", Method::Post) => self.ingest(Endpoint::Hooks, body),
+            ("/api/events", Method::Post) => self.ingest(peer, Endpoint::Events, body),
+            ("/api/hooks", Method::Post) => self.ingest(peer, Endpoint::Hooks, body),
             ("/api/history", Method::Get | Method::Head) => self.history_reply(head),
             ("/metrics", Method::Get | Method::Head) => {
                 Response::new(200).body(METRICS_CONTENT_TYPE, self.metrics_text())
@@ -126,7 +144,7 @@ impl Relay {
         Bytes::from(serde_json::to_vec(&health).unwrap_or_default())
     }
 
-    fn ingest(&mut self, endpoint: Endpoint, body: Body) -> Response {
+    fn ingest(&mut self, peer: Option<IpAddr>, endpoint: Endpoint, body: Body) -> Response {
         let Body::Complete(body) = body else {
             self.stats.requests_rejected += 1;
             let limit = self.config.max_request_bytes;
@@ -150,6 +168,9 @@ impl Relay {
                 };
             }
         };
+        if let Some(refused) = self.check_rate(peer, batch.drafts.len()) {
+            return refused;
+        }
         let accepted = self.accept(batch.drafts);
         if batch.array {
             let body = format!(

@@ -13,6 +13,7 @@
 
 use std::time::Duration;
 
+use super::admission::Refusal;
 use crate::config::{Config, EngineIoRoute};
 use crate::http::{Method, RequestHead};
 
@@ -30,6 +31,11 @@ pub enum Measurement {
         status: u16,
         /// Head read → reply written.
         latency: Duration,
+    },
+    /// The runtime refused a connection at accept ([`Admission::admit`](super::admission::Admission::admit)).
+    ConnectionRefused {
+        /// The cap it would have exceeded.
+        reason: Refusal,
     },
     /// One commit of the persistent store.
     StoreCommit {

@@ -47,6 +47,8 @@ impl Measured {
                 let class = usize::from(status / 100).clamp(1, 5) - 1;
                 stats.by_class[class] += 1;
             }
+            // Counted by the relay's guard before it gets here.
+            Measurement::ConnectionRefused { .. } => {}
             Measurement::StoreCommit {
                 events,
                 latency,
@@ -81,6 +83,7 @@ impl Relay {
         self.opt_in_series(&mut page);
         self.store_series(&mut page);
         self.http_series(&mut page);
+        self.guard_series(&mut page);
         page.finish()
     }
 

@@ -8,6 +8,7 @@
 //! exactly as they would an `Engine`: one input, then drain `poll_output` to `Timeout`.
 //! In conformance mode the relay stands aside and the engine alone answers.
 
+pub mod admission;
 pub mod batch;
 pub mod breaker;
 pub mod clock;
@@ -17,6 +18,7 @@ pub mod dedup;
 mod deliver;
 pub mod event;
 pub mod exposition;
+mod guard;
 pub mod histogram;
 pub mod history;
 mod http;
@@ -24,6 +26,8 @@ pub mod ingest;
 pub mod measure;
 mod metrics;
 mod opt_in;
+pub mod protection;
+pub mod ratelimit;
 pub mod retry;
 pub mod route;
 pub mod subscription;
@@ -42,9 +46,11 @@ use clock::WallClock;
 use config::RelayConfig;
 use dedup::DedupWindow;
 use event::{RelayEvent, StoredEvent};
+use guard::GuardStats;
 use history::HistoryRing;
 pub use http::StoreHealth;
 use metrics::Measured;
+use ratelimit::RateLimiter;
 use retry::RetryQueue;
 use route::TypedRouter;
 use subscription::Subscription;
@@ -74,6 +80,10 @@ pub struct Relay {
     retries: RetryQueue<Emit>,
     /// Events held for sockets that asked for batches.
     batcher: Batcher<SocketId, std::sync::Arc<RelayEvent>>,
+    /// Per-address ingest buckets.
+    limiter: RateLimiter,
+    /// What the origin, token, rate and connection checks refused.
+    guard: GuardStats,
     out: VecDeque<Output>,
 }
 
@@ -135,6 +145,7 @@ impl Relay {
             let mut namespaces = vec!["/".to_owned()];
             namespaces.extend(router.namespaces().map(str::to_owned));
             config.namespaces = NamespacePolicy::Only(namespaces);
+            config.connect_token.clone_from(&relay.protection.token);
         }
         let window = config.recovery_window.filter(|_| enabled);
         let mut relay_seed = seed;
@@ -156,6 +167,8 @@ impl Relay {
             measured: Measured::default(),
             retries: RetryQueue::new(relay.retry),
             batcher: Batcher::new(relay.batch),
+            limiter: RateLimiter::new(relay.protection.rate_limit),
+            guard: GuardStats::default(),
             out: VecDeque::new(),
             config: relay,
         }
@@ -199,14 +212,22 @@ impl Relay {
             Input::Http {
                 now,
                 conn,
+                peer,
                 head,
                 body,
             } if http::is_relay_route(&head) => {
                 // The engine's clock moves too, so `/health`, `/metrics` and `/connections`
                 // describe the sessions as they are at `now`.
                 self.engine.handle_input(Input::Timeout(now))?;
-                self.on_http(conn, &head, body);
+                self.on_http(conn, peer, &head, body);
                 Ok(())
+            }
+            Input::Measured {
+                now,
+                measurement: measure::Measurement::ConnectionRefused { reason },
+            } => {
+                self.guard.connection_refused(reason);
+                self.engine.handle_input(Input::Timeout(now))
             }
             Input::Measured { now, measurement } => {
                 self.measured.record(measurement);

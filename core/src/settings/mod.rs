@@ -230,11 +230,20 @@ impl Settings {
         }
     }
 
-    /// The engine configuration with the process facts `/health` reports.
+    /// The engine configuration with the process facts `/health` reports, and the relay's
+    /// own origin (`http://<host>:<port>` as bound) added to the CORS allow-list, so a page
+    /// the relay serves may call it whatever the list says.
     #[must_use]
     pub fn engine_config(&self, server: ServerInfo) -> Config {
         let mut config = self.config.clone();
         config.server = server;
+        if let Some(own) = own_origin(&self.host, server.port) {
+            if let crate::http::CorsPolicy::AllowList(list) = &mut config.cors {
+                if !list.iter().any(|entry| entry.eq_ignore_ascii_case(&own)) {
+                    list.push(own);
+                }
+            }
+        }
         config
     }
 
@@ -269,6 +278,17 @@ impl Settings {
             }
         }
         self.namespaces_source = source;
+    }
+}
+
+/// The origin of pages served by a relay bound to `host:port`; `None` for a wildcard address
+/// (0.0.0.0, `::`), which names no origin a browser could have.
+fn own_origin(host: &str, port: u16) -> Option<String> {
+    let bare = host.trim_start_matches('[').trim_end_matches(']');
+    match bare.parse::<std::net::IpAddr>() {
+        Ok(ip) if ip.is_unspecified() => None,
+        Ok(std::net::IpAddr::V6(v6)) => Some(format!("http://[{v6}]:{port}")),
+        _ => Some(format!("http://{bare}:{port}")),
     }
 }
 

@@ -135,11 +135,66 @@ pub static SETTINGS: &[Setting] = &[
         env: &["IORELAY_TOKEN"],
         flag: "token",
         kind: Kind::Secret,
-        about: "Bearer token ingest and stop require from non-loopback peers (prefer the \
-                environment: flags show in `ps`)",
+        about: "Bearer token every HTTP route but /health requires (`Authorization: Bearer`), \
+                and Socket.IO clients send as `auth.token` (prefer the environment: flags show \
+                in `ps`)",
         default_note: Some("not set"),
         get: |s| s.token.as_deref().and_then(text),
-        set: |s, v| s.token = Some(v.text().to_owned()),
+        set: |s, v| {
+            s.token = Some(v.text().to_owned());
+            s.config.relay.protection.token = s.token.clone();
+        },
+    },
+    Setting {
+        key: "max_connections",
+        env: &["IORELAY_MAX_CONNECTIONS"],
+        flag: "max-connections",
+        kind: Kind::Count,
+        about: "Most connections open at once; more are answered 503 and closed",
+        default_note: None,
+        get: |s| count(s.config.relay.protection.max_connections),
+        set: |s, v| s.config.relay.protection.max_connections = v.size(),
+    },
+    Setting {
+        key: "max_connections_per_ip",
+        env: &["IORELAY_MAX_CONNECTIONS_PER_IP"],
+        flag: "max-connections-per-ip",
+        kind: Kind::Count,
+        about: "Most connections open at once from one address (0: no cap)",
+        default_note: None,
+        get: |s| count(s.config.relay.protection.max_connections_per_ip),
+        set: |s, v| s.config.relay.protection.max_connections_per_ip = v.size(),
+    },
+    Setting {
+        key: "cap_loopback",
+        env: &["IORELAY_CAP_LOOPBACK"],
+        flag: "cap-loopback",
+        kind: Kind::Bool,
+        about: "Count loopback peers against max_connections_per_ip too (by default they are \
+                exempt: every local client shares 127.0.0.1)",
+        default_note: None,
+        get: |s| Some(Value::Bool(s.config.relay.protection.cap_loopback)),
+        set: |s, v| s.config.relay.protection.cap_loopback = v.flag(),
+    },
+    Setting {
+        key: "rate_limit_burst",
+        env: &["IORELAY_RATE_LIMIT_BURST"],
+        flag: "rate-limit-burst",
+        kind: Kind::Count,
+        about: "Events one address may post at once before ingest answers 429 (0: no limit)",
+        default_note: None,
+        get: |s| Some(Value::Int(s.config.relay.protection.rate_limit.burst)),
+        set: |s, v| s.config.relay.protection.rate_limit.burst = v.int(),
+    },
+    Setting {
+        key: "rate_limit_per_sec",
+        env: &["IORELAY_RATE_LIMIT_PER_SEC"],
+        flag: "rate-limit-per-sec",
+        kind: Kind::Count,
+        about: "Events per second an address's allowance refills with (0: no limit)",
+        default_note: None,
+        get: |s| Some(Value::Int(s.config.relay.protection.rate_limit.per_second)),
+        set: |s, v| s.config.relay.protection.rate_limit.per_second = v.int(),
     },
     Setting {
         key: "conformance",
@@ -361,8 +416,8 @@ pub static SETTINGS: &[Setting] = &[
         env: &["IORELAY_CORS_ORIGINS"],
         flag: "cors-origins",
         kind: Kind::Origins,
-        about: "Browser origins allowed to call the relay (comma-separated in the environment \
-                and flag; \"*\" allows any; \"http://localhost:*\" any port)",
+        about: "Browser origins allowed to call the relay, besides its own (comma-separated in \
+                the environment and flag; \"*\" allows any; \"http://localhost:*\" any port)",
         default_note: None,
         get: |s| {
             Some(Value::List(match &s.config.cors {

@@ -304,3 +304,51 @@ fn the_operations_guide_lists_every_setting_as_the_table_says() {
         reference_markdown()
     );
 }
+
+#[test]
+fn the_token_reaches_the_relay_and_the_protections_are_layered() {
+    let settings = resolve(
+        &[
+            ("IORELAY_TOKEN", "s3cret"),
+            ("IORELAY_RATE_LIMIT_BURST", "50"),
+        ],
+        Some("max_connections = 100\ncap_loopback = true"),
+        &[("max_connections_per_ip", "4")],
+    )
+    .unwrap();
+    let protection = &settings.config.relay.protection;
+    assert_eq!(settings.token.as_deref(), Some("s3cret"));
+    assert_eq!(protection.token.as_deref(), Some("s3cret"));
+    assert_eq!(protection.rate_limit.burst, 50);
+    assert_eq!(protection.rate_limit.per_second, 5_000);
+    assert_eq!(protection.max_connections, 100);
+    assert_eq!(protection.max_connections_per_ip, 4);
+    assert!(protection.cap_loopback);
+}
+
+#[test]
+fn the_engine_config_allows_the_relays_own_origin() {
+    let info = |port| ServerInfo {
+        port,
+        ..ServerInfo::default()
+    };
+    let settings = resolve(&[("IORELAY_HOST", "192.168.1.5")], None, &[]).unwrap();
+    let config = settings.engine_config(info(9000));
+    assert!(config.cors.allows("http://192.168.1.5:9000"));
+    assert!(!config.cors.allows("http://192.168.1.5:9001"));
+    assert!(config.cors.allows("http://localhost:3000"));
+
+    let settings = resolve(&[("IORELAY_HOST", "::1")], None, &[]).unwrap();
+    assert!(settings
+        .engine_config(info(1))
+        .cors
+        .allows("http://[::1]:1"));
+
+    let wildcard = resolve(&[("IORELAY_HOST", "0.0.0.0")], None, &[]).unwrap();
+    assert_eq!(
+        wildcard.engine_config(info(9000)).cors,
+        Settings::defaults(false, &[]).config.cors
+    );
+    let any = resolve(&[("IORELAY_CORS_ORIGINS", "*")], None, &[]).unwrap();
+    assert_eq!(any.engine_config(info(9000)).cors, CorsPolicy::AllowAll);
+}

@@ -406,6 +406,7 @@ impl<M: Machine> Harness<M> {
         let input = Input::Http {
             now: self.now,
             conn: ConnId(conn),
+            peer: None,
             head: head(request),
             body,
         };

@@ -8,8 +8,10 @@ use std::sync::Arc;
 use std::thread;
 use std::time::Duration;
 
+use iorelay_core::relay::measure::Measurement;
 use iorelay_core::ConnId;
 use iorelay_std::log;
+use iorelay_std::protect::{self, Gate, Ticket};
 
 use super::conn::Conn;
 use super::driver::Msg;
@@ -32,21 +34,38 @@ pub fn spawn(
     listener: TcpListener,
     to_driver: SyncSender<Msg>,
     settings: Arc<Settings>,
+    gate: Arc<Gate>,
 ) -> io::Result<()> {
     thread::Builder::new()
         .name("acceptor".to_owned())
-        .spawn(move || run(&listener, &to_driver, &settings))
+        .spawn(move || run(&listener, &to_driver, &settings, &gate))
         .map(drop)
 }
 
-fn run(listener: &TcpListener, to_driver: &SyncSender<Msg>, settings: &Arc<Settings>) {
+fn run(
+    listener: &TcpListener,
+    to_driver: &SyncSender<Msg>,
+    settings: &Arc<Settings>,
+    gate: &Arc<Gate>,
+) {
     let mut next_id = 0;
     loop {
         match listener.accept() {
             Ok((stream, peer)) => {
+                let ticket = match gate.admit(peer.ip()) {
+                    Ok(ticket) => ticket,
+                    Err(reason) => {
+                        protect::refuse(&stream, reason);
+                        let refused = Measurement::ConnectionRefused { reason };
+                        if to_driver.send(Msg::Measured(refused)).is_err() {
+                            return;
+                        }
+                        continue;
+                    }
+                };
                 next_id += 1;
                 log!(Debug, "conn {next_id}: accepted from {peer}");
-                if !open(ConnId(next_id), stream, to_driver, settings) {
+                if !open(ConnId(next_id), stream, ticket, to_driver, settings) {
                     return;
                 }
             }
@@ -63,6 +82,7 @@ fn run(listener: &TcpListener, to_driver: &SyncSender<Msg>, settings: &Arc<Setti
 fn open(
     id: ConnId,
     stream: TcpStream,
+    ticket: Ticket,
     to_driver: &SyncSender<Msg>,
     settings: &Arc<Settings>,
 ) -> bool {
@@ -71,6 +91,7 @@ fn open(
     let conn = Arc::new(Conn::new(
         id,
         stream,
+        ticket,
         to_driver.clone(),
         Arc::clone(settings),
     ));

@@ -7,7 +7,7 @@
 //! they were read. The driver only touches the outbound queue and the socket, so it never
 //! waits on a connection thread.
 
-use std::net::{Shutdown, TcpStream};
+use std::net::{IpAddr, Shutdown, TcpStream};
 use std::sync::mpsc::SyncSender;
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use std::time::Instant;
@@ -15,6 +15,7 @@ use std::time::Instant;
 use bytes::Bytes;
 use iorelay_core::http::CONTINUE;
 use iorelay_core::ConnId;
+use iorelay_std::protect::Ticket;
 
 use super::driver::Msg;
 use super::http_conn::{HttpIn, HttpStep, Pending};
@@ -29,6 +30,8 @@ pub struct Conn {
     pub id: ConnId,
     /// What the writer sends.
     pub outbound: Outbound,
+    /// Its place under the connection caps, freed when the last holder drops the connection.
+    ticket: Ticket,
     stream: TcpStream,
     inbound: Mutex<Inbound>,
     to_driver: SyncSender<Msg>,
@@ -50,6 +53,7 @@ impl Conn {
     pub fn new(
         id: ConnId,
         stream: TcpStream,
+        ticket: Ticket,
         to_driver: SyncSender<Msg>,
         settings: Arc<Settings>,
     ) -> Self {
@@ -60,11 +64,17 @@ impl Conn {
         Self {
             id,
             outbound,
+            ticket,
             stream,
             inbound: Mutex::new(Inbound::Http(http)),
             to_driver,
             settings,
         }
+    }
+
+    /// The peer's address.
+    pub fn peer(&self) -> IpAddr {
+        self.ticket.peer()
     }
 
     /// The socket, for reading and writing (`&TcpStream` implements both).

@@ -162,6 +162,7 @@ impl Driver {
                 Input::Http {
                     now,
                     conn,
+                    peer: self.conns.get(&conn).map(|c| c.peer()),
                     head,
                     body,
                 },
@@ -309,7 +310,15 @@ mod tests {
         settings: &Arc<Settings>,
     ) -> Arc<Conn> {
         let stream = TcpStream::connect(listener.local_addr().unwrap()).unwrap();
-        let conn = Conn::new(ConnId(id), stream, to_driver.clone(), Arc::clone(settings));
+        let gate = iorelay_std::protect::Gate::new(&Config::default().relay.protection);
+        let ticket = gate.admit(stream.local_addr().unwrap().ip()).unwrap();
+        let conn = Conn::new(
+            ConnId(id),
+            stream,
+            ticket,
+            to_driver.clone(),
+            Arc::clone(settings),
+        );
         Arc::new(conn)
     }
 

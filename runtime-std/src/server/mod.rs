@@ -18,6 +18,7 @@ use iorelay_core::relay::measure::RouteLabel;
 use iorelay_core::settings::Settings as Resolved;
 use iorelay_core::{Config, Relay};
 use iorelay_std::persist::{commit_measurement, Persistence};
+use iorelay_std::protect::{self, Gate};
 use iorelay_std::{control, log, process};
 
 use driver::{Driver, Msg};
@@ -109,6 +110,7 @@ fn run(listener: TcpListener, resolved: &Resolved) -> std::io::Result<()> {
     let addr = listener.local_addr()?;
     let (info, started) = process::server_info(addr.port());
     let config = resolved.engine_config(info);
+    let engine_protection = config.relay.protection.clone();
     let mode = format!("{:?}", config.mode).to_lowercase();
     let settings = Arc::new(Settings::new(&config, resolved));
     let mut engine = Relay::new(config, started, process::random_seed());
@@ -126,8 +128,10 @@ fn run(listener: TcpListener, resolved: &Resolved) -> std::io::Result<()> {
     process::shutdown_on_signals(move || {
         let _ = on_signal.send(Msg::Shutdown);
     })?;
-    acceptor::spawn(listener, to_driver, settings)?;
+    let gate = Gate::new(&engine_protection);
+    acceptor::spawn(listener, to_driver, settings, gate)?;
     println!("iorelay listening on http://{addr}");
+    protect::warn_if_exposed(&resolved.host, addr.port(), resolved.token.as_deref());
     log!(
         Info,
         "iorelay-std {} listening on {addr} (mode {mode}, std threads)",
