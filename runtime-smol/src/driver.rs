@@ -245,6 +245,11 @@ impl Driver {
             }),
             Pushed::Overflowed => {
                 log!(Warn, "conn {}: outbound queue overflowed, closing", conn.0);
+                // The engine closes the session as a slow consumer (and counts it).
+                self.pending.push_back(Input::QueueOverflow {
+                    now: Instant::now(),
+                    conn,
+                });
             }
         }
     }

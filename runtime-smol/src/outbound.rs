@@ -13,6 +13,7 @@ use std::collections::VecDeque;
 use std::sync::{Mutex, MutexGuard, PoisonError};
 
 use bytes::Bytes;
+use iorelay_core::config::QUEUE_HARD_CAP_FACTOR;
 use iorelay_core::http::Response;
 use smol::channel::{Receiver, Sender};
 
@@ -84,7 +85,8 @@ struct State {
 
 impl OutboundQueue {
     /// A queue that reports congestion above `bound` bytes (and its end below half of it),
-    /// and gives up on the connection at four times the bound.
+    /// and gives up on the connection at `QUEUE_HARD_CAP_FACTOR` times the bound (what
+    /// `Config::queue_hard_cap` says for the engine's bound).
     pub fn new(bound: usize) -> Self {
         let (wake_tx, wake_rx) = smol::channel::bounded(1);
         let (ending_tx, ending_rx) = smol::channel::bounded(1);
@@ -95,7 +97,7 @@ impl OutboundQueue {
             ending_tx,
             ending_rx,
             bound,
-            hard_cap: bound.saturating_mul(4),
+            hard_cap: bound.saturating_mul(QUEUE_HARD_CAP_FACTOR),
         }
     }
 
@@ -253,7 +255,7 @@ mod tests {
     fn passing_the_hard_cap_aborts_and_drops_everything() {
         let queue = OutboundQueue::new(10);
         assert_eq!(queue.push(message(11)), Pushed::Congested);
-        assert_eq!(queue.push(message(30)), Pushed::Overflowed);
+        assert_eq!(queue.push(message(70)), Pushed::Overflowed);
         assert!(smol::block_on(queue.next_batch()).is_none());
     }
 
@@ -266,7 +268,7 @@ mod tests {
         });
         assert!(!smol::block_on(queue.ending()));
         let queue = OutboundQueue::new(10);
-        queue.push(message(50));
+        queue.push(message(90));
         assert!(smol::block_on(queue.ending()));
     }
 

@@ -208,13 +208,15 @@ impl Session {
             .chain(self.upgrade.map(|upgrade| upgrade.conn))
     }
 
-    /// The most bytes a poll queue ever holds: four times the congestion bound. Past the bound
-    /// a client loses volatile emits and has `slow_consumer_timeout` to catch up; a send that
-    /// would pass the cap is dropped and the session closes as a slow consumer at once, so
-    /// memory stays bounded whatever the client does.
+    /// The most bytes a poll queue ever holds: `QUEUE_HARD_CAP_FACTOR` times the congestion
+    /// bound. Past the bound a client loses volatile emits and has `slow_consumer_timeout` to
+    /// catch up; a send that would pass the cap is dropped and the session closes as a slow
+    /// consumer at once, so memory stays bounded whatever the client does.
     #[must_use]
     pub fn queue_cap(limits: &SessionLimits) -> usize {
-        limits.max_queued_bytes.saturating_mul(4)
+        limits
+            .max_queued_bytes
+            .saturating_mul(crate::config::QUEUE_HARD_CAP_FACTOR)
     }
 
     /// Queues or sends a group of frames that belong together (a Socket.IO packet and its
@@ -430,6 +432,18 @@ impl Session {
             (true, None) => Some(now),
             (false, _) => None,
         };
+    }
+
+    /// The runtime gave up on `conn`'s outbound queue (past its hard cap) and aborted it:
+    /// when that is the session's transport, the session closes as a slow consumer at once.
+    pub fn on_overflow(&mut self, now: Instant, conn: ConnId) -> Option<CloseReason> {
+        if self.source_of(conn) != Some(Source::Primary) {
+            return None;
+        }
+        // The runtime dropped the connection: no close frame can reach the peer.
+        self.websocket_gone = true;
+        self.overflowed_at.get_or_insert(now);
+        Some(CloseReason::SlowConsumer)
     }
 
     /// The earliest instant this session needs attention; a live session always has one.
