@@ -111,9 +111,13 @@ impl OutboundQueue {
             if matches!(item, Outbound::Close { .. }) {
                 self.ending_tx.close();
             }
+            // A queue within its bound takes any one item, however large (a history page may
+            // pass the cap on its own): only a client already behind is cut off, so memory
+            // stays under the cap plus one message.
+            let behind = state.unwritten > self.bound;
             state.unwritten += item.cost();
             state.items.push_back(item);
-            if state.unwritten > self.hard_cap {
+            if behind && state.unwritten > self.hard_cap {
                 state.aborted = true;
                 state.items.clear();
                 self.ending_tx.close();
@@ -260,6 +264,13 @@ mod tests {
     }
 
     #[test]
+    fn a_queue_within_its_bound_takes_one_item_larger_than_the_cap() {
+        let queue = OutboundQueue::new(10);
+        assert_eq!(queue.push(message(500)), Pushed::Congested);
+        assert_eq!(queue.push(message(1)), Pushed::Overflowed);
+    }
+
+    #[test]
     fn ending_resolves_on_a_queued_close_or_an_overflow() {
         let queue = OutboundQueue::new(10);
         queue.push(Outbound::Close {
@@ -268,6 +279,7 @@ mod tests {
         });
         assert!(!smol::block_on(queue.ending()));
         let queue = OutboundQueue::new(10);
+        queue.push(message(11));
         queue.push(message(90));
         assert!(smol::block_on(queue.ending()));
     }

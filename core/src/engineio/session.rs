@@ -208,8 +208,8 @@ impl Session {
             .chain(self.upgrade.map(|upgrade| upgrade.conn))
     }
 
-    /// The most bytes a poll queue ever holds: `QUEUE_HARD_CAP_FACTOR` times the congestion
-    /// bound. Past the bound a client loses volatile emits and has `slow_consumer_timeout` to
+    /// The most bytes a poll queue holds, but for one group sent while it was within its
+    /// bound: `QUEUE_HARD_CAP_FACTOR` times the congestion bound. Past the bound a client loses volatile emits and has `slow_consumer_timeout` to
     /// catch up; a send that would pass the cap is dropped and the session closes as a slow
     /// consumer at once, so memory stays bounded whatever the client does.
     #[must_use]
@@ -241,7 +241,11 @@ impl Session {
             }
             Transport::Polling { .. } => {
                 let size: usize = frames.iter().map(Frame::len).sum();
-                if self.outbox_bytes.saturating_add(size) > Self::queue_cap(&self.limits) {
+                // A queue within its bound takes any one group, however large (a history
+                // page may pass the cap on its own): only a client already behind is cut off.
+                if self.outbox_bytes > self.limits.max_queued_bytes
+                    && self.outbox_bytes.saturating_add(size) > Self::queue_cap(&self.limits)
+                {
                     self.overflowed_at.get_or_insert(now);
                     return false;
                 }

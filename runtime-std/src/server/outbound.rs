@@ -119,8 +119,12 @@ impl Outbound {
         if state.aborted {
             return Pushed::Queued;
         }
-        if state.bytes.saturating_add(item.weight())
-            > self.bound.saturating_mul(QUEUE_HARD_CAP_FACTOR)
+        // A queue within its bound takes any one item, however large (a history page may pass
+        // the cap on its own): only a client already behind is cut off, so memory stays under
+        // the cap plus one message.
+        if state.bytes > self.bound
+            && state.bytes.saturating_add(item.weight())
+                > self.bound.saturating_mul(QUEUE_HARD_CAP_FACTOR)
         {
             return Pushed::Overflow;
         }
@@ -340,6 +344,13 @@ mod tests {
         let unpause = std::thread::spawn(move || other.set_paused(false));
         queue.wait_resumed();
         unpause.join().unwrap();
+    }
+
+    #[test]
+    fn a_queue_within_its_bound_takes_one_item_larger_than_the_cap() {
+        let queue = Outbound::new(10);
+        assert_eq!(queue.push(message(500)), Pushed::NowCongested);
+        assert_eq!(queue.push(message(1)), Pushed::Overflow);
     }
 
     #[test]
