@@ -147,7 +147,7 @@ impl Default for Config {
 /// keeps memory bounded while the grace period runs (a client that never reads costs at most
 /// this much), and it must stay far enough above the bound that a client catching up after a
 /// burst is not cut off.
-pub const QUEUE_HARD_CAP_FACTOR: usize = 8;
+pub const QUEUE_HARD_CAP_FACTOR: usize = 4;
 
 impl Config {
     /// The most bytes one client's queue ever holds: [`QUEUE_HARD_CAP_FACTOR`] times

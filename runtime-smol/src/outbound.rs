@@ -152,9 +152,13 @@ impl OutboundQueue {
         }
     }
 
-    /// Everything queued, waiting for at least one item; `None` once the queue is closed and
-    /// empty, or aborted.
-    pub async fn next_batch(&self) -> Option<Vec<Outbound>> {
+    /// What is queued, oldest first, up to about `max_bytes` (at least one item), waiting for
+    /// at least one; `None` once the queue is closed and empty, or aborted.
+    ///
+    /// Why a byte budget: the writer copies a batch into one buffer for one write, so a batch
+    /// of everything queued would double the memory of a client that is behind (its stuck
+    /// write holding a copy of the whole queue).
+    pub async fn next_batch(&self, max_bytes: usize) -> Option<Vec<Outbound>> {
         loop {
             {
                 let mut state = self.lock();
@@ -162,7 +166,16 @@ impl OutboundQueue {
                     return None;
                 }
                 if !state.items.is_empty() {
-                    return Some(state.items.drain(..).collect());
+                    let mut bytes = 0;
+                    let mut batch = Vec::new();
+                    while let Some(item) = state.items.front() {
+                        if !batch.is_empty() && bytes + item.cost() > max_bytes {
+                            break;
+                        }
+                        bytes += item.cost();
+                        batch.extend(state.items.pop_front());
+                    }
+                    return Some(batch);
                 }
                 if state.closed {
                     return None;
@@ -218,11 +231,25 @@ mod tests {
         assert_eq!(queue.push(message(60)), Pushed::Queued);
         assert_eq!(queue.push(message(60)), Pushed::Congested);
         assert_eq!(queue.push(message(10)), Pushed::Queued);
-        let batch = smol::block_on(queue.next_batch()).unwrap();
+        let batch = smol::block_on(queue.next_batch(usize::MAX)).unwrap();
         assert_eq!(batch.len(), 3);
         assert!(!queue.written(60), "70 unwritten is still above half");
         assert!(queue.written(60), "10 unwritten is below half");
         assert!(!queue.written(10));
+    }
+
+    #[test]
+    fn a_batch_stops_at_its_byte_budget_but_takes_at_least_one_item() {
+        let queue = OutboundQueue::new(1000);
+        for len in [30, 30, 30, 200] {
+            queue.push(message(len));
+        }
+        let first = smol::block_on(queue.next_batch(70)).unwrap();
+        assert_eq!(first.len(), 2);
+        let second = smol::block_on(queue.next_batch(70)).unwrap();
+        assert_eq!(second.len(), 1);
+        let third = smol::block_on(queue.next_batch(70)).unwrap();
+        assert_eq!(third.len(), 1, "one item larger than the budget");
     }
 
     #[test]
@@ -234,7 +261,7 @@ mod tests {
             code: 1000,
             reason: "bye",
         });
-        let batch = smol::block_on(queue.next_batch()).unwrap();
+        let batch = smol::block_on(queue.next_batch(usize::MAX)).unwrap();
         assert!(matches!(
             batch.as_slice(),
             [
@@ -260,7 +287,7 @@ mod tests {
         let queue = OutboundQueue::new(10);
         assert_eq!(queue.push(message(11)), Pushed::Congested);
         assert_eq!(queue.push(message(70)), Pushed::Overflowed);
-        assert!(smol::block_on(queue.next_batch()).is_none());
+        assert!(smol::block_on(queue.next_batch(usize::MAX)).is_none());
     }
 
     #[test]
@@ -291,7 +318,7 @@ mod tests {
         let thread = std::thread::spawn(move || {
             pusher.push(message(5));
         });
-        let batch = smol::block_on(queue.next_batch()).unwrap();
+        let batch = smol::block_on(queue.next_batch(usize::MAX)).unwrap();
         thread.join().unwrap();
         assert_eq!(batch.len(), 1);
     }

@@ -34,6 +34,9 @@ use crate::outbound::{Outbound, OutboundQueue};
 
 /// Bytes read from the socket at a time.
 const READ_CHUNK: usize = 16 * 1024;
+/// Bytes of queued messages taken for one write (at least one message): a write stuck on a
+/// peer that does not read holds a copy of at most this much.
+const MAX_BATCH: usize = 256 * 1024;
 
 /// Serves a websocket until either side closes it. `first_bytes` arrived behind the upgrade
 /// request and are the start of the websocket stream.
@@ -176,7 +179,7 @@ async fn write_half(
     queue: &OutboundQueue,
     shared: &Shared,
 ) {
-    while let Some(batch) = queue.next_batch().await {
+    while let Some(batch) = queue.next_batch(MAX_BATCH).await {
         let mut wire_bytes = Vec::new();
         let (cost, closing) = frame_batch(conn, &mut lock(context), batch, &mut wire_bytes);
         let write = async {

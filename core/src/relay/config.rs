@@ -161,7 +161,7 @@ impl Default for RelayConfig {
             max_request_bytes: 16 * 1024 * 1024,
             dedup_window: 10_000,
             history_capacity: 10_000,
-            history_max_bytes: 16 * 1024 * 1024,
+            history_max_bytes: 8 * 1024 * 1024,
             volatile_types: Vec::new(),
             history_default_limit: 100,
             history_max_limit: 1000,

@@ -292,7 +292,7 @@ pub static SETTINGS: &[Setting] = &[
         flag: "max-client-queue-bytes",
         kind: Kind::Bytes,
         about: "Bytes queued for one client beyond which it is a slow consumer: volatile \
-                events are dropped for it and its grace period starts (eight times this \
+                events are dropped for it and its grace period starts (four times this \
                 disconnects it at once)",
         default_note: None,
         get: |s| count(s.config.max_queued_bytes),
