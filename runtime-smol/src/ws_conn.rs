@@ -179,8 +179,14 @@ async fn write_half(
     queue: &OutboundQueue,
     shared: &Shared,
 ) {
+    // One buffer for the connection's life: a fresh one per batch would churn the allocator
+    // of whichever executor thread runs the task, and the heap it leaves behind stays resident.
+    let mut wire_bytes = Vec::new();
     while let Some(batch) = queue.next_batch(MAX_BATCH).await {
-        let mut wire_bytes = Vec::new();
+        wire_bytes.clear();
+        if wire_bytes.capacity() > 4 * MAX_BATCH {
+            wire_bytes = Vec::new();
+        }
         let (cost, closing) = frame_batch(conn, &mut lock(context), batch, &mut wire_bytes);
         let write = async {
             let mut writer = stream;

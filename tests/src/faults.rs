@@ -162,6 +162,11 @@ fn garbage_connections_are_refused_and_a_normal_client_still_works(rt: &RuntimeU
                 "[{}] {i}: {text:?}",
                 rt.label
             ),
+            2 if i % 8 == 2 => assert!(
+                text.starts_with("HTTP/1.1 431"),
+                "[{}] {i}: {text:?}",
+                rt.label
+            ),
             3 => assert!(
                 text.starts_with("HTTP/1.1 101"),
                 "[{}] {i}: {text:?}",
@@ -192,12 +197,22 @@ fn garbage_connections_are_refused_and_a_normal_client_still_works(rt: &RuntimeU
     server.await_sessions(1);
 }
 
-/// The bytes of garbage connection `i`: random bytes, a malformed head, a head larger than
-/// the limit, or a websocket upgrade followed by frames no client may send.
+/// The bytes of garbage connection `i`: random bytes, a malformed head, a head with too many
+/// fields or larger than the limit, or a websocket upgrade followed by frames no client may
+/// send.
 fn garbage(i: usize, rng: &mut u64) -> Vec<u8> {
     match i % 4 {
         0 => (0..256).map(|_| next_byte(rng)).collect(),
         1 => b"GET /health HTTP/1.1\r\nHost x\r\n\r\n".to_vec(),
+        2 if i % 8 == 2 => {
+            // More header fields than a head may have, each small, all read by the server.
+            let mut head = b"GET /health HTTP/1.1\r\n".to_vec();
+            for field in 0..100 {
+                head.extend_from_slice(format!("X-{field}: 1\r\n").as_bytes());
+            }
+            head.extend_from_slice(b"\r\n");
+            head
+        }
         2 => {
             let mut head = b"GET /health HTTP/1.1\r\nX-Big: ".to_vec();
             head.extend(std::iter::repeat_n(b'a', 20 * 1024));
