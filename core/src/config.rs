@@ -30,9 +30,12 @@ pub struct Config {
     pub attachment_timeout: Duration,
     /// Largest number of binary attachments in one Socket.IO packet.
     pub max_attachments: usize,
-    /// Bytes of frames queued for one polling session before it counts as a slow consumer.
+    /// Bytes queued for one client (its poll queue in the engine, its websocket queue in the
+    /// runtime) beyond which it is congested: volatile events are dropped for it and its grace
+    /// period starts. [`Config::queue_hard_cap`] is the most it ever holds.
     pub max_queued_bytes: usize,
-    /// How long a congested client may stay congested before it is disconnected.
+    /// How long a client may stay congested (its grace period) before it is disconnected as
+    /// a slow consumer.
     pub slow_consumer_timeout: Duration,
     /// Most Engine.IO packets in one polling response; the rest wait for the next poll.
     /// python-engineio's client refuses a payload of more than 16 packets (and drops the
@@ -123,8 +126,8 @@ impl Default for Config {
             ack_timeout: Duration::from_secs(10),
             attachment_timeout: Duration::from_secs(10),
             max_attachments: 16,
-            max_queued_bytes: 8 * 1024 * 1024,
-            slow_consumer_timeout: Duration::from_secs(30),
+            max_queued_bytes: 1024 * 1024,
+            slow_consumer_timeout: Duration::from_secs(10),
             max_packets_per_poll: 16,
             socketio_path: "/socket.io/".to_owned(),
             engineio_path: None,
@@ -142,7 +145,26 @@ impl Default for Config {
     }
 }
 
+/// How many times its congestion bound a client's queue may hold before the client is
+/// disconnected at once, grace period or not.
+///
+/// Why a multiple and not a second setting: the bound is what an operator tunes; the cap only
+/// keeps memory bounded while the grace period runs (a client that never reads costs at most
+/// this much), and it must stay far enough above the bound that a client catching up after a
+/// burst is not cut off.
+pub const QUEUE_HARD_CAP_FACTOR: usize = 4;
+
 impl Config {
+    /// The most bytes one client's queue ever holds: [`QUEUE_HARD_CAP_FACTOR`] times
+    /// `max_queued_bytes`. A poll queue refuses a send past it and the session closes as a
+    /// slow consumer; a runtime aborts the websocket and reports [`Input::QueueOverflow`].
+    ///
+    /// [`Input::QueueOverflow`]: crate::Input::QueueOverflow
+    #[must_use]
+    pub fn queue_hard_cap(&self) -> usize {
+        self.max_queued_bytes.saturating_mul(QUEUE_HARD_CAP_FACTOR)
+    }
+
     /// Which Engine.IO endpoint `path` names, if any (with or without the trailing slash).
     #[must_use]
     pub fn engineio_route(&self, path: &str) -> Option<EngineIoRoute> {

@@ -95,6 +95,15 @@ pub enum Input {
         /// Whether the queue is now over its bound.
         congested: bool,
     },
+    /// The runtime's outbound queue for `conn` passed its hard cap
+    /// ([`Config::queue_hard_cap`](crate::Config::queue_hard_cap)) and the runtime aborted the
+    /// connection: its session closes as a slow consumer at once (and may be recovered).
+    QueueOverflow {
+        /// When it happened.
+        now: Instant,
+        /// The connection.
+        conn: ConnId,
+    },
     /// The runtime measured something core cannot (it reads no clock): a request's latency,
     /// a store commit's. The relay keeps it for `/metrics`; the engine only moves its clock.
     Measured {

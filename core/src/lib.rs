@@ -31,10 +31,12 @@
 //!
 //! ## Backpressure
 //!
-//! The runtime bounds each connection's outbound queue in bytes and reports crossing the
-//! bound with [`Input::Congestion`]. Polling sessions are bounded by the engine itself
-//! ([`Config::max_queued_bytes`]). A congested client loses volatile emits; one that stays
-//! congested for [`Config::slow_consumer_timeout`] is disconnected.
+//! The runtime bounds each connection's outbound queue in bytes ([`Config::max_queued_bytes`])
+//! and reports crossing the bound with [`Input::Congestion`], and passing the hard cap
+//! ([`Config::queue_hard_cap`]) with [`Input::QueueOverflow`]. Polling sessions are bounded by
+//! the engine itself, with the same numbers. A congested client loses volatile emits; one that
+//! stays congested for [`Config::slow_consumer_timeout`], or overflows, is disconnected as a
+//! slow consumer.
 //!
 //! ## Measurements
 //!

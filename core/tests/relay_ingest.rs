@@ -279,7 +279,7 @@ fn health_reports_the_relay_counters() {
     assert_eq!(status, 200);
     assert_eq!(
         health["events"],
-        json!({"events_in":1,"events_deduplicated":1,"events_out":0,"events_dropped":0,"deliveries_dropped":0,"requests_rejected":1})
+        json!({"events_in":1,"events_deduplicated":1,"events_out":0,"events_dropped":0,"deliveries_dropped":0,"requests_rejected":1,"slow_client_disconnects":0})
     );
     assert_eq!(
         (&health["history"], &health["next_offset"]),

@@ -245,6 +245,11 @@ impl Driver {
             }),
             Pushed::Overflowed => {
                 log!(Warn, "conn {}: outbound queue overflowed, closing", conn.0);
+                // The engine closes the session as a slow consumer (and counts it).
+                self.pending.push_back(Input::QueueOverflow {
+                    now: Instant::now(),
+                    conn,
+                });
             }
         }
     }
@@ -259,7 +264,7 @@ mod tests {
 
     /// The one item queued on `queue`, which must be a message.
     fn queued(queue: &OutboundQueue) -> Bytes {
-        let batch = smol::block_on(queue.next_batch()).expect("an item");
+        let batch = smol::block_on(queue.next_batch(usize::MAX)).expect("an item");
         match <[Outbound; 1]>::try_from(batch) {
             Ok([Outbound::Message(framed)]) => framed,
             other => panic!("expected one message, got {other:?}"),

@@ -33,8 +33,6 @@ use tungstenite::protocol::WebSocketConfig;
 use connection::{Deadlines, Shared};
 use driver::{Driver, ToDriver};
 
-/// Unwritten bytes per connection above which congestion is reported.
-const QUEUE_BOUND: usize = 4 * 1024 * 1024;
 /// Messages waiting for the driver before connection tasks stop reading their sockets: the
 /// backpressure that keeps fast readers from outrunning the one engine owner. Messages are
 /// usually small; the worst case held here is this many times `max_payload`.
@@ -140,7 +138,9 @@ fn serve(settings: &Settings) -> Result<(), String> {
         listener,
         Arc::clone(&executor),
         shared,
-        QUEUE_BOUND,
+        // The engine's per-client bound: crossing it is congestion (volatile events dropped,
+        // the grace period starts); the queue aborts at `Config::queue_hard_cap`.
+        config.max_queued_bytes,
         alive_tx,
         Gate::new(&config.relay.protection),
     ));

@@ -13,6 +13,7 @@ use std::collections::VecDeque;
 use std::sync::{Mutex, MutexGuard, PoisonError};
 
 use bytes::Bytes;
+use iorelay_core::config::QUEUE_HARD_CAP_FACTOR;
 use iorelay_core::http::Response;
 use smol::channel::{Receiver, Sender};
 
@@ -88,7 +89,8 @@ struct State {
 
 impl OutboundQueue {
     /// A queue that reports congestion above `bound` bytes (and its end below half of it),
-    /// and gives up on the connection at four times the bound.
+    /// and gives up on the connection at `QUEUE_HARD_CAP_FACTOR` times the bound (what
+    /// `Config::queue_hard_cap` says for the engine's bound).
     pub fn new(bound: usize) -> Self {
         let (wake_tx, wake_rx) = smol::channel::bounded(1);
         let (ending_tx, ending_rx) = smol::channel::bounded(1);
@@ -99,7 +101,7 @@ impl OutboundQueue {
             ending_tx,
             ending_rx,
             bound,
-            hard_cap: bound.saturating_mul(4),
+            hard_cap: bound.saturating_mul(QUEUE_HARD_CAP_FACTOR),
         }
     }
 
@@ -113,9 +115,13 @@ impl OutboundQueue {
             if matches!(item, Outbound::Close { .. }) {
                 self.ending_tx.close();
             }
+            // A queue within its bound takes any one item, however large (a history page may
+            // pass the cap on its own): only a client already behind is cut off, so memory
+            // stays under the cap plus one message.
+            let behind = state.unwritten > self.bound;
             state.unwritten += item.cost();
             state.items.push_back(item);
-            if state.unwritten > self.hard_cap {
+            if behind && state.unwritten > self.hard_cap {
                 state.aborted = true;
                 state.items.clear();
                 self.ending_tx.close();
@@ -150,10 +156,13 @@ impl OutboundQueue {
         }
     }
 
-    /// What is queued, in order, up to [`MAX_BATCH_BYTES`] (at least one item), waiting for at
-    /// least one; `None` once the queue is closed and empty, or aborted. The connection
-    /// writes a batch with one write (write coalescing).
-    pub async fn next_batch(&self) -> Option<Vec<Outbound>> {
+    /// What is queued, oldest first, up to about `max_bytes` (at least one item), waiting for
+    /// at least one; `None` once the queue is closed and empty, or aborted.
+    ///
+    /// Why a byte budget: the writer copies a batch into one buffer for one write, so a batch
+    /// of everything queued would double the memory of a client that is behind (its stuck
+    /// write holding a copy of the whole queue).
+    pub async fn next_batch(&self, max_bytes: usize) -> Option<Vec<Outbound>> {
         loop {
             {
                 let mut state = self.lock();
@@ -161,7 +170,7 @@ impl OutboundQueue {
                     return None;
                 }
                 if !state.items.is_empty() {
-                    return Some(take_batch(&mut state.items, MAX_BATCH_BYTES));
+                    return Some(take_batch(&mut state.items, max_bytes));
                 }
                 if state.closed {
                     return None;
@@ -232,11 +241,25 @@ mod tests {
         assert_eq!(queue.push(message(60)), Pushed::Queued);
         assert_eq!(queue.push(message(60)), Pushed::Congested);
         assert_eq!(queue.push(message(10)), Pushed::Queued);
-        let batch = smol::block_on(queue.next_batch()).unwrap();
+        let batch = smol::block_on(queue.next_batch(usize::MAX)).unwrap();
         assert_eq!(batch.len(), 3);
         assert!(!queue.written(60), "70 unwritten is still above half");
         assert!(queue.written(60), "10 unwritten is below half");
         assert!(!queue.written(10));
+    }
+
+    #[test]
+    fn a_batch_stops_at_its_byte_budget_but_takes_at_least_one_item() {
+        let queue = OutboundQueue::new(1000);
+        for len in [30, 30, 30, 200] {
+            queue.push(message(len));
+        }
+        let first = smol::block_on(queue.next_batch(70)).unwrap();
+        assert_eq!(first.len(), 2);
+        let second = smol::block_on(queue.next_batch(70)).unwrap();
+        assert_eq!(second.len(), 1);
+        let third = smol::block_on(queue.next_batch(70)).unwrap();
+        assert_eq!(third.len(), 1, "one item larger than the budget");
     }
 
     #[test]
@@ -248,7 +271,7 @@ mod tests {
             code: 1000,
             reason: "bye",
         });
-        let batch = smol::block_on(queue.next_batch()).unwrap();
+        let batch = smol::block_on(queue.next_batch(usize::MAX)).unwrap();
         assert!(matches!(
             batch.as_slice(),
             [
@@ -288,8 +311,15 @@ mod tests {
     fn passing_the_hard_cap_aborts_and_drops_everything() {
         let queue = OutboundQueue::new(10);
         assert_eq!(queue.push(message(11)), Pushed::Congested);
-        assert_eq!(queue.push(message(30)), Pushed::Overflowed);
-        assert!(smol::block_on(queue.next_batch()).is_none());
+        assert_eq!(queue.push(message(70)), Pushed::Overflowed);
+        assert!(smol::block_on(queue.next_batch(usize::MAX)).is_none());
+    }
+
+    #[test]
+    fn a_queue_within_its_bound_takes_one_item_larger_than_the_cap() {
+        let queue = OutboundQueue::new(10);
+        assert_eq!(queue.push(message(500)), Pushed::Congested);
+        assert_eq!(queue.push(message(1)), Pushed::Overflowed);
     }
 
     #[test]
@@ -301,7 +331,8 @@ mod tests {
         });
         assert!(!smol::block_on(queue.ending()));
         let queue = OutboundQueue::new(10);
-        queue.push(message(50));
+        queue.push(message(11));
+        queue.push(message(90));
         assert!(smol::block_on(queue.ending()));
     }
 
@@ -312,7 +343,7 @@ mod tests {
         let thread = std::thread::spawn(move || {
             pusher.push(message(5));
         });
-        let batch = smol::block_on(queue.next_batch()).unwrap();
+        let batch = smol::block_on(queue.next_batch(usize::MAX)).unwrap();
         thread.join().unwrap();
         assert_eq!(batch.len(), 1);
     }

@@ -30,7 +30,7 @@ use tungstenite::protocol::{CloseFrame, Role, WebSocketContext};
 use tungstenite::{Message, Utf8Bytes};
 
 use crate::connection::Shared;
-use crate::outbound::{Outbound, OutboundQueue};
+use crate::outbound::{Outbound, OutboundQueue, MAX_BATCH_BYTES};
 
 /// Bytes read from the socket at a time.
 const READ_CHUNK: usize = 16 * 1024;
@@ -176,8 +176,14 @@ async fn write_half(
     queue: &OutboundQueue,
     shared: &Shared,
 ) {
-    while let Some(batch) = queue.next_batch().await {
-        let mut wire_bytes = Vec::new();
+    // One buffer for the connection's life: a fresh one per batch would churn the allocator
+    // of whichever executor thread runs the task, and the heap it leaves behind stays resident.
+    let mut wire_bytes = Vec::new();
+    while let Some(batch) = queue.next_batch(MAX_BATCH_BYTES).await {
+        wire_bytes.clear();
+        if wire_bytes.capacity() > 4 * MAX_BATCH_BYTES {
+            wire_bytes = Vec::new();
+        }
         let (cost, closing) = frame_batch(conn, &mut lock(context), batch, &mut wire_bytes);
         let write = async {
             let mut writer = stream;

@@ -12,6 +12,7 @@ macro_rules! named {
     };
 }
 
+pub mod faults;
 pub mod net;
 pub mod process;
 pub mod raw;

@@ -132,6 +132,12 @@ impl Server {
         }
     }
 
+    /// The server's process id.
+    #[must_use]
+    pub fn pid(&self) -> u32 {
+        self.child.id()
+    }
+
     /// `host:port` the server listens on.
     #[must_use]
     pub fn addr(&self) -> &str {

@@ -117,6 +117,10 @@ impl Engine {
                 self.advance(now);
                 self.on_ws_too_large(conn);
             }
+            Input::QueueOverflow { now, conn } => {
+                self.advance(now);
+                self.on_queue_overflow(conn);
+            }
             // Measurements are the relay's business; for the engine they only move the clock.
             Input::Measured { now, .. } => self.advance(now),
             Input::ConnClosed { now, conn } => {
@@ -311,6 +315,20 @@ impl Engine {
             socket: socket_id,
             reason,
         }));
+    }
+
+    fn on_queue_overflow(&mut self, conn: ConnId) {
+        let now = self.now;
+        let Some(&id) = self.conns.get(&conn) else {
+            return;
+        };
+        let reason = self
+            .clients
+            .get_mut(&id)
+            .and_then(|client| client.eio.on_overflow(now, conn));
+        if let Some(reason) = reason {
+            self.close_session(id, reason);
+        }
     }
 
     fn on_conn_closed(&mut self, conn: ConnId) {

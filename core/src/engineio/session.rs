@@ -208,13 +208,15 @@ impl Session {
             .chain(self.upgrade.map(|upgrade| upgrade.conn))
     }
 
-    /// The most bytes a poll queue ever holds: four times the congestion bound. Past the bound
-    /// a client loses volatile emits and has `slow_consumer_timeout` to catch up; a send that
-    /// would pass the cap is dropped and the session closes as a slow consumer at once, so
-    /// memory stays bounded whatever the client does.
+    /// The most bytes a poll queue holds, but for one group sent while it was within its
+    /// bound: `QUEUE_HARD_CAP_FACTOR` times the congestion bound. Past the bound a client loses volatile emits and has `slow_consumer_timeout` to
+    /// catch up; a send that would pass the cap is dropped and the session closes as a slow
+    /// consumer at once, so memory stays bounded whatever the client does.
     #[must_use]
     pub fn queue_cap(limits: &SessionLimits) -> usize {
-        limits.max_queued_bytes.saturating_mul(4)
+        limits
+            .max_queued_bytes
+            .saturating_mul(crate::config::QUEUE_HARD_CAP_FACTOR)
     }
 
     /// Queues or sends a group of frames that belong together (a Socket.IO packet and its
@@ -239,7 +241,11 @@ impl Session {
             }
             Transport::Polling { .. } => {
                 let size: usize = frames.iter().map(Frame::len).sum();
-                if self.outbox_bytes.saturating_add(size) > Self::queue_cap(&self.limits) {
+                // A queue within its bound takes any one group, however large (a history
+                // page may pass the cap on its own): only a client already behind is cut off.
+                if self.outbox_bytes > self.limits.max_queued_bytes
+                    && self.outbox_bytes.saturating_add(size) > Self::queue_cap(&self.limits)
+                {
                     self.overflowed_at.get_or_insert(now);
                     return false;
                 }
@@ -430,6 +436,18 @@ impl Session {
             (true, None) => Some(now),
             (false, _) => None,
         };
+    }
+
+    /// The runtime gave up on `conn`'s outbound queue (past its hard cap) and aborted it:
+    /// when that is the session's transport, the session closes as a slow consumer at once.
+    pub fn on_overflow(&mut self, now: Instant, conn: ConnId) -> Option<CloseReason> {
+        if self.source_of(conn) != Some(Source::Primary) {
+            return None;
+        }
+        // The runtime dropped the connection: no close frame can reach the peer.
+        self.websocket_gone = true;
+        self.overflowed_at.get_or_insert(now);
+        Some(CloseReason::SlowConsumer)
     }
 
     /// The earliest instant this session needs attention; a live session always has one.

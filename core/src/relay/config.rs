@@ -23,6 +23,12 @@ pub struct RelayConfig {
     pub dedup_window: usize,
     /// How many events the in-memory history keeps (what history queries can see).
     pub history_capacity: usize,
+    /// How many bytes of event JSON the in-memory history keeps at most: the oldest events
+    /// leave first, whichever of this and `history_capacity` is reached first.
+    pub history_max_bytes: usize,
+    /// Event types or subtypes (`post_tool_use`, `hook`, …) delivered as volatile: dropped,
+    /// and counted, for a client whose queue is over its bound instead of queued for it.
+    pub volatile_types: Vec<String>,
     /// How many events `event_history` holds when a client's auth names no limit.
     pub history_default_limit: usize,
     /// Largest `limit` a client or `/api/history` may ask for.
@@ -41,6 +47,16 @@ pub struct RelayConfig {
     pub batch: BatchPolicy,
     /// The token, the ingest rate limit and the connection caps.
     pub protection: Protection,
+}
+
+impl RelayConfig {
+    /// Whether events of this type and subtype are volatile for congested clients.
+    #[must_use]
+    pub fn is_volatile(&self, kind: &str, subtype: &str) -> bool {
+        self.volatile_types
+            .iter()
+            .any(|name| name == subtype || name == kind)
+    }
 }
 
 /// The names events are delivered under on the default namespace.
@@ -155,6 +171,8 @@ impl Default for RelayConfig {
             max_request_bytes: 16 * 1024 * 1024,
             dedup_window: 10_000,
             history_capacity: 10_000,
+            history_max_bytes: 8 * 1024 * 1024,
+            volatile_types: Vec::new(),
             history_default_limit: 100,
             history_max_limit: 1000,
             retention_age: Duration::from_secs(7 * 24 * 3600),

@@ -13,7 +13,7 @@ use super::route::{default_name, Outcome};
 use super::subscription::{ConnectAuth, Subscription};
 use super::{clock, Relay, Subscriber};
 use crate::engine::Emit;
-use crate::io::{Event, Output, SocketId};
+use crate::io::{CloseReason, Event, Output, SocketId};
 
 /// What accepting a batch of drafts did.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
@@ -123,7 +123,8 @@ impl Relay {
         for (recipients, offsets) in [(with_offset, true), (without, false)] {
             let recipients: Vec<SocketId> = recipients.into_iter().map(|(s, _)| s).collect();
             if !recipients.is_empty() {
-                let emit = live_emit(name, event, offsets);
+                let mut emit = live_emit(name, event, offsets);
+                emit.volatile = self.config.is_volatile(&event.kind, &event.subtype);
                 let count = recipients.len();
                 let sent = self.engine.emit_each(self.now, nsp, recipients, &emit);
                 self.stats.events_out += sent as u64;
@@ -143,6 +144,10 @@ impl Relay {
                 recovered,
                 ..
             } => self.on_connect(*socket, nsp, auth, *recovered),
+            Event::SessionClosed {
+                reason: CloseReason::SlowConsumer,
+                ..
+            } => self.stats.slow_client_disconnects += 1,
             Event::SocketDisconnected { socket, reason } => {
                 self.forget_opt_in(*socket);
                 let Some(subscriber) = self.subscribers.remove(socket) else {

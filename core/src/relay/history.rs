@@ -2,7 +2,9 @@
 //!
 //! Why a ring of shared events: the store keeps the long tail on disk; what clients ask for
 //! (the last hundred, a page before an offset) is recent, so a bounded ring answers without
-//! IO, and each entry shares its JSON with the live broadcast that sent it.
+//! IO, and each entry shares its JSON with the live broadcast that sent it. It is bounded in
+//! events and in bytes of JSON: a burst of large events (tool output) must not grow the
+//! server's memory with the event count, so whichever bound is reached first evicts.
 
 use std::collections::VecDeque;
 use std::sync::Arc;
@@ -13,10 +15,13 @@ use serde::Deserialize;
 use super::event::RelayEvent;
 use super::subscription::Subscription;
 
-/// The newest `capacity` events, oldest first.
+/// The newest events, oldest first: at most `capacity` of them and `max_bytes` of JSON.
 #[derive(Debug)]
 pub struct HistoryRing {
     capacity: usize,
+    max_bytes: usize,
+    /// Bytes of JSON of the events held.
+    bytes: usize,
     events: VecDeque<Arc<RelayEvent>>,
 }
 
@@ -48,24 +53,34 @@ pub struct Page {
 }
 
 impl HistoryRing {
-    /// A ring keeping `capacity` events.
+    /// A ring keeping at most `capacity` events and `max_bytes` bytes of their JSON.
     #[must_use]
-    pub fn new(capacity: usize) -> Self {
+    pub fn new(capacity: usize, max_bytes: usize) -> Self {
         Self {
             capacity,
+            max_bytes,
+            bytes: 0,
             events: VecDeque::new(),
         }
     }
 
-    /// Adds the newest event, forgetting the oldest past capacity.
+    /// Adds the newest event, forgetting the oldest past either bound. An event larger than
+    /// `max_bytes` on its own is not kept.
     pub fn push(&mut self, event: Arc<RelayEvent>) {
-        if self.capacity == 0 {
+        if self.capacity == 0 || event.json.len() > self.max_bytes {
             return;
         }
-        if self.events.len() == self.capacity {
-            self.events.pop_front();
+        while self.events.len() >= self.capacity || self.bytes + event.json.len() > self.max_bytes {
+            self.pop_oldest();
         }
+        self.bytes += event.json.len();
         self.events.push_back(event);
+    }
+
+    fn pop_oldest(&mut self) {
+        if let Some(old) = self.events.pop_front() {
+            self.bytes -= old.json.len();
+        }
     }
 
     /// Forgets events accepted before `cutoff_ms` (Unix ms); returns how many.
@@ -76,9 +91,15 @@ impl HistoryRing {
             .front()
             .is_some_and(|e| e.received_at_ms < cutoff_ms)
         {
-            self.events.pop_front();
+            self.pop_oldest();
         }
         before - self.events.len()
+    }
+
+    /// Bytes of event JSON held now.
+    #[must_use]
+    pub fn bytes(&self) -> usize {
+        self.bytes
     }
 
     /// The offset of the oldest event held, if any.
@@ -202,7 +223,7 @@ mod tests {
     }
 
     fn ring(sessions: &[&str]) -> HistoryRing {
-        let mut ring = HistoryRing::new(100);
+        let mut ring = HistoryRing::new(100, usize::MAX);
         for (i, session) in sessions.iter().enumerate() {
             ring.push(event(i as u64 + 1, session));
         }
@@ -245,13 +266,32 @@ mod tests {
 
     #[test]
     fn the_ring_forgets_the_oldest_past_capacity_and_by_age() {
-        let mut ring = HistoryRing::new(3);
+        let mut ring = HistoryRing::new(3, usize::MAX);
         for offset in 1..=5 {
             ring.push(event(offset, "a"));
         }
         assert_eq!(offsets(&ring.page(&HistoryQuery::default(), 10)), [3, 4, 5]);
         assert_eq!(ring.expire_before(4_500), 2);
         assert_eq!(ring.oldest_ms(), Some(5_000));
+    }
+
+    #[test]
+    fn the_ring_forgets_the_oldest_past_its_bytes() {
+        // Each test event's JSON is 14 bytes (`{"offset":"N"}` for one digit).
+        let mut ring = HistoryRing::new(100, 30);
+        for offset in 1..=4 {
+            ring.push(event(offset, "a"));
+        }
+        assert_eq!(offsets(&ring.page(&HistoryQuery::default(), 10)), [3, 4]);
+        assert_eq!(ring.bytes(), 28);
+        ring.expire_before(4_000);
+        assert_eq!(ring.bytes(), 14);
+        let mut tiny = HistoryRing::new(100, 10);
+        tiny.push(event(1, "a"));
+        assert!(
+            tiny.is_empty(),
+            "an event larger than the bound is not kept"
+        );
     }
 
     #[test]

@@ -131,10 +131,17 @@ impl Relay {
         page.family(
             "iorelay_events_dropped_total",
             Kind::Counter,
-            "Events not delivered: a typed namespace with no clients, or a client whose queue was full.",
+            "Events not delivered: a typed namespace with no clients, or a client not keeping up \
+             (volatile events while it is congested, anything past its queue's hard cap).",
         )
         .sample(&[("reason", "no_clients")], s.events_dropped as f64)
         .sample(&[("reason", "slow_client")], s.deliveries_dropped as f64);
+        page.counter(
+            "iorelay_slow_client_disconnects_total",
+            "Clients disconnected as slow consumers (congested past the grace period, or \
+             their queue past its hard cap).",
+            s.slow_client_disconnects,
+        );
         page.counter(
             "iorelay_ingest_rejected_total",
             "Ingest requests refused (malformed, too large).",
@@ -144,6 +151,11 @@ impl Relay {
             "iorelay_history_events",
             "Events in the in-memory history.",
             self.history.len() as f64,
+        );
+        page.gauge(
+            "iorelay_history_bytes",
+            "Bytes of event JSON in the in-memory history.",
+            self.history.bytes() as f64,
         );
     }
 

@@ -111,6 +111,7 @@ fn input_now(input: &Input) -> Instant {
         | Input::WsTooLarge { now, .. }
         | Input::ConnClosed { now, .. }
         | Input::Congestion { now, .. }
+        | Input::QueueOverflow { now, .. }
         | Input::Measured { now, .. } => *now,
     }
 }
@@ -126,11 +127,15 @@ pub struct RelayStats {
     pub events_out: u64,
     /// Events a typed namespace dropped because it had no clients.
     pub events_dropped: u64,
-    /// Deliveries the engine refused because the client's queue was full (it is being
+    /// Deliveries not made because the client was not keeping up: volatile events for a
+    /// congested client, or any event that would pass its queue's hard cap (it is being
     /// disconnected as a slow consumer).
     pub deliveries_dropped: u64,
     /// Ingest requests refused (malformed, too large).
     pub requests_rejected: u64,
+    /// Clients disconnected as slow consumers: congested past their grace period, or their
+    /// queue past its hard cap.
+    pub slow_client_disconnects: u64,
 }
 
 impl Relay {
@@ -157,7 +162,7 @@ impl Relay {
             rng: Rng::new(relay_seed),
             now,
             next_offset: 1,
-            history: HistoryRing::new(relay.history_capacity),
+            history: HistoryRing::new(relay.history_capacity, relay.history_max_bytes),
             dedup: DedupWindow::new(relay.dedup_window),
             router,
             subscribers: BTreeMap::new(),

@@ -270,6 +270,16 @@ pub static SETTINGS: &[Setting] = &[
         set: |s, v| s.config.relay.history_capacity = v.size(),
     },
     Setting {
+        key: "history_max_bytes",
+        env: &["IORELAY_HISTORY_MAX_BYTES"],
+        flag: "history-max-bytes",
+        kind: Kind::Bytes,
+        about: "Bytes of event JSON the in-memory history keeps (the oldest leave first)",
+        default_note: None,
+        get: |s| count(s.config.relay.history_max_bytes),
+        set: |s, v| s.config.relay.history_max_bytes = v.size(),
+    },
+    Setting {
         key: "history_limit",
         env: &["IORELAY_HISTORY_LIMIT"],
         flag: "history-limit",
@@ -410,6 +420,41 @@ pub static SETTINGS: &[Setting] = &[
         default_note: None,
         get: |s| ms(s.emit_deadline),
         set: |s, v| s.emit_deadline = Duration::from_millis(v.int()),
+    },
+    Setting {
+        key: "max_client_queue_bytes",
+        env: &["IORELAY_MAX_CLIENT_QUEUE_BYTES"],
+        flag: "max-client-queue-bytes",
+        kind: Kind::Bytes,
+        about: "Bytes queued for one client beyond which it is a slow consumer: volatile \
+                events are dropped for it and its grace period starts (four times this \
+                disconnects it at once)",
+        default_note: None,
+        get: |s| count(s.config.max_queued_bytes),
+        set: |s, v| s.config.max_queued_bytes = v.size().max(1),
+    },
+    Setting {
+        key: "slow_client_grace_ms",
+        env: &["IORELAY_SLOW_CLIENT_GRACE_MS"],
+        flag: "slow-client-grace",
+        kind: Kind::Millis,
+        about: "How long a client may stay over its queue bound before it is disconnected as \
+                a slow consumer, in milliseconds",
+        default_note: None,
+        get: |s| ms(s.config.slow_consumer_timeout),
+        set: |s, v| s.config.slow_consumer_timeout = Duration::from_millis(v.int()),
+    },
+    Setting {
+        key: "volatile_types",
+        env: &["IORELAY_VOLATILE_TYPES"],
+        flag: "volatile-types",
+        kind: Kind::Names,
+        about: "Event types or subtypes dropped (and counted) rather than queued for a client \
+                over its queue bound, e.g. post_tool_use (comma-separated in the environment \
+                and flag; empty: none)",
+        default_note: None,
+        get: |s| Some(Value::List(s.config.relay.volatile_types.clone())),
+        set: |s, v| s.config.relay.volatile_types = v.list().to_vec(),
     },
     Setting {
         key: "cors_origins",

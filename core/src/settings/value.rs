@@ -88,6 +88,8 @@ pub enum Kind {
     Bool,
     /// A list of browser origins (`*` allows every origin).
     Origins,
+    /// A list of names (event types or subtypes); may be empty.
+    Names,
 }
 
 const LOG_LEVELS: [&str; 4] = ["error", "warn", "info", "debug"];
@@ -111,6 +113,7 @@ impl Kind {
             Self::Origins => {
                 "a list of origins like \"http://localhost:*\", or \"*\" for any origin"
             }
+            Self::Names => "a list of names like \"post_tool_use\" (may be empty)",
         }
     }
 
@@ -130,6 +133,7 @@ impl Kind {
             Self::Days => "DAYS",
             Self::Bool => "BOOL",
             Self::Origins => "ORIGINS",
+            Self::Names => "NAMES",
         }
     }
 
@@ -188,6 +192,7 @@ impl Kind {
                     .collect();
                 check_origins(list).map_err(|_| wrong())
             }
+            Self::Names => check_names(split_list(trimmed)).map_err(|_| wrong()),
         }
     }
 
@@ -213,7 +218,17 @@ impl Kind {
                 Self::Host | Self::Path | Self::LogLevel | Self::Profile | Self::Secret,
                 DeValue::String(text),
             ) => self.parse_text(text).map_err(|_| wrong()),
-            (Self::Origins, DeValue::String(text)) => self.parse_text(text).map_err(|_| wrong()),
+            (Self::Origins | Self::Names, DeValue::String(text)) => {
+                self.parse_text(text).map_err(|_| wrong())
+            }
+            (Self::Names, DeValue::Array(items)) => {
+                let list = items
+                    .iter()
+                    .map(|item| item.get_ref().as_str().map(str::to_owned))
+                    .collect::<Option<Vec<_>>>()
+                    .ok_or_else(wrong)?;
+                check_names(list).map_err(|_| wrong())
+            }
             (Self::Origins, DeValue::Array(items)) => {
                 let list = items
                     .iter()
@@ -272,6 +287,30 @@ fn toml_text(value: &DeValue<'_>) -> String {
         DeValue::Datetime(when) => when.to_string(),
         DeValue::Array(_) => "an array".to_owned(),
         DeValue::Table(_) => "a table".to_owned(),
+    }
+}
+
+/// The comma-separated items of an environment variable or flag, trimmed, empties dropped.
+fn split_list(text: &str) -> Vec<String> {
+    text.split(',')
+        .map(str::trim)
+        .filter(|item| !item.is_empty())
+        .map(str::to_owned)
+        .collect()
+}
+
+/// Names are snake-case words: letters, digits, `_` and `-`.
+fn check_names(list: Vec<String>) -> Result<Value, ()> {
+    let valid = |name: &String| {
+        !name.is_empty()
+            && name
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-')
+    };
+    if list.iter().all(valid) {
+        Ok(Value::List(list))
+    } else {
+        Err(())
     }
 }
 
@@ -363,6 +402,19 @@ mod tests {
             "[\"http://a:*\", \"https://b\"]"
         );
         assert!(Kind::Origins.parse_text("localhost").is_err());
+        assert_eq!(
+            Kind::Names.parse_text(" post_tool_use, notification "),
+            Ok(Value::List(vec![
+                "post_tool_use".to_owned(),
+                "notification".to_owned()
+            ]))
+        );
+        assert_eq!(Kind::Names.parse_text(""), Ok(Value::List(Vec::new())));
+        assert_eq!(
+            Kind::Names.parse_toml(toml_value("[\"stop\"]").get_ref()),
+            Ok(Value::List(vec!["stop".to_owned()]))
+        );
+        assert!(Kind::Names.parse_text("a b").is_err());
     }
 
     #[test]

@@ -182,25 +182,22 @@ impl Driver {
         self.conns.contains_key(&conn).then_some(input)
     }
 
-    /// Feeds one input and drains; congestion found while routing is fed the same way.
+    /// Feeds one input and drains; congestion and overflows found while routing are fed the
+    /// same way.
     fn feed(&mut self, input: Input) {
-        let mut congested = VecDeque::new();
+        let mut pressure = VecDeque::new();
         let mut next = Some(input);
         while let Some(input) = next {
             if let Err(err) = self.engine.handle_input(input) {
                 log!(Error, "engine refused an input: {err}");
             }
-            self.drain(&mut congested);
-            next = congested.pop_front().map(|conn| Input::Congestion {
-                now: Instant::now(),
-                conn,
-                congested: true,
-            });
+            self.drain(&mut pressure);
+            next = pressure.pop_front();
         }
     }
 
     /// Executes outputs until `Output::Timeout`, which sets the next deadline.
-    fn drain(&mut self, congested: &mut VecDeque<ConnId>) {
+    fn drain(&mut self, pressure: &mut VecDeque<Input>) {
         loop {
             match self.engine.poll_output() {
                 Output::Timeout(at) => {
@@ -208,24 +205,24 @@ impl Driver {
                     self.frames.forget();
                     return;
                 }
-                output => self.execute(output, congested),
+                output => self.execute(output, pressure),
             }
         }
     }
 
     /// Executes one output other than `Timeout`: routes it to its connection's queue.
-    fn execute(&mut self, output: Output, congested: &mut VecDeque<ConnId>) {
+    fn execute(&mut self, output: Output, pressure: &mut VecDeque<Input>) {
         match output {
             Output::HttpReply { conn, response } => {
-                self.route(conn, Item::Reply(response), congested);
+                self.route(conn, Item::Reply(response), pressure);
             }
-            Output::WsAccept { conn } => self.route(conn, Item::Accept, congested),
+            Output::WsAccept { conn } => self.route(conn, Item::Accept, pressure),
             Output::WsSend { conn, frame } => {
                 let framed = self.frames.frame(&frame);
-                self.route(conn, Item::Message(framed), congested);
+                self.route(conn, Item::Message(framed), pressure);
             }
             Output::WsClose { conn, code, reason } => {
-                self.route(conn, Item::Close { code, reason }, congested);
+                self.route(conn, Item::Close { code, reason }, pressure);
                 // A peer that does not read would keep the close frame queued forever.
                 if let Some(conn) = self.conns.get(&conn) {
                     if conn.outbound.is_congested() {
@@ -247,14 +244,23 @@ impl Driver {
         }
     }
 
-    fn route(&self, conn: ConnId, item: Item, congested: &mut VecDeque<ConnId>) {
+    fn route(&self, conn: ConnId, item: Item, pressure: &mut VecDeque<Input>) {
         match self.conns.get(&conn) {
             Some(target) => match target.outbound.push(item) {
                 Pushed::Queued => {}
-                Pushed::NowCongested => congested.push_back(conn),
+                Pushed::NowCongested => pressure.push_back(Input::Congestion {
+                    now: Instant::now(),
+                    conn,
+                    congested: true,
+                }),
                 Pushed::Overflow => {
                     log!(Warn, "conn {}: outbound queue overflow, closing", conn.0);
                     target.abort();
+                    // The engine closes the session as a slow consumer (and counts it).
+                    pressure.push_back(Input::QueueOverflow {
+                        now: Instant::now(),
+                        conn,
+                    });
                 }
             },
             None => log!(Debug, "conn {}: closed, output dropped", conn.0),

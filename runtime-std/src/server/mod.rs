@@ -27,9 +27,6 @@ use driver::{Driver, Msg};
 /// back-pressure that keeps a flooding peer from queueing without bound.
 const DRIVER_QUEUE: usize = 256;
 
-/// Bytes queued for one connection before the engine is told it is congested.
-const QUEUE_BOUND: usize = 4 * 1024 * 1024;
-
 /// What every connection needs to know, fixed at start.
 #[derive(Debug)]
 pub struct Settings {
@@ -37,7 +34,9 @@ pub struct Settings {
     pub header_timeout: Duration,
     /// No request for this long on a keep-alive connection: close.
     pub idle_timeout: Duration,
-    /// See [`QUEUE_BOUND`].
+    /// Bytes queued for one connection before the engine is told it is congested: the
+    /// engine's per-client bound (`Config::max_queued_bytes`); the queue gives up at
+    /// `Config::queue_hard_cap`.
     pub queue_bound: usize,
     /// The largest websocket message (`Config::max_payload`).
     pub max_payload: usize,
@@ -52,7 +51,7 @@ impl Settings {
         Self {
             header_timeout: resolved.header_timeout,
             idle_timeout: resolved.idle_timeout,
-            queue_bound: QUEUE_BOUND,
+            queue_bound: config.max_queued_bytes,
             max_payload: config.max_payload,
             config: config.clone(),
         }

@@ -12,6 +12,7 @@ use std::sync::{Condvar, Mutex, MutexGuard, PoisonError};
 use std::time::Instant;
 
 use bytes::Bytes;
+use iorelay_core::config::QUEUE_HARD_CAP_FACTOR;
 use iorelay_core::http::Response;
 
 /// One thing for the writer to do, in order.
@@ -58,8 +59,9 @@ pub enum Pushed {
     Queued,
     /// Queued, and the queue just went over its bound: report congestion to the engine.
     NowCongested,
-    /// Not queued: the queue is four times over its bound, so the peer reads nothing; the
-    /// caller aborts the connection, which keeps memory bounded whatever the peer does.
+    /// Not queued: the queue would pass its hard cap (`QUEUE_HARD_CAP_FACTOR` times its
+    /// bound), so the peer reads nothing; the caller aborts the connection and reports
+    /// `Input::QueueOverflow`, which keeps memory bounded whatever the peer does.
     Overflow,
 }
 
@@ -117,7 +119,13 @@ impl Outbound {
         if state.aborted {
             return Pushed::Queued;
         }
-        if state.bytes.saturating_add(item.weight()) > self.bound.saturating_mul(4) {
+        // A queue within its bound takes any one item, however large (a history page may pass
+        // the cap on its own): only a client already behind is cut off, so memory stays under
+        // the cap plus one message.
+        if state.bytes > self.bound
+            && state.bytes.saturating_add(item.weight())
+                > self.bound.saturating_mul(QUEUE_HARD_CAP_FACTOR)
+        {
             return Pushed::Overflow;
         }
         state.bytes += item.weight();
@@ -131,15 +139,14 @@ impl Outbound {
     }
 
     /// Queues what the connection itself must send (control frames, an error reply, a close);
-    /// false when the item has bytes and the queue is already far over its bound (four
-    /// times), which only a peer flooding pings without reading can cause: the caller then
+    /// false when the item has bytes and the queue is already past its hard cap, which only a peer flooding pings without reading can cause: the caller then
     /// aborts the connection.
     pub fn push_own(&self, item: Item) -> bool {
         let mut state = self.lock();
         if state.aborted {
             return true;
         }
-        if item.weight() > 0 && state.bytes > self.bound.saturating_mul(4) {
+        if item.weight() > 0 && state.bytes > self.bound.saturating_mul(QUEUE_HARD_CAP_FACTOR) {
             return false;
         }
         state.bytes += item.weight();
@@ -340,9 +347,16 @@ mod tests {
     }
 
     #[test]
+    fn a_queue_within_its_bound_takes_one_item_larger_than_the_cap() {
+        let queue = Outbound::new(10);
+        assert_eq!(queue.push(message(500)), Pushed::NowCongested);
+        assert_eq!(queue.push(message(1)), Pushed::Overflow);
+    }
+
+    #[test]
     fn own_frames_are_refused_far_over_the_bound() {
         let queue = Outbound::new(10);
-        assert!(queue.push_own(Item::Control(Bytes::from(vec![0; 41]))));
+        assert!(queue.push_own(Item::Control(Bytes::from(vec![0; 81]))));
         assert!(!queue.push_own(Item::Control(Bytes::from_static(b"x"))));
     }
 }

@@ -162,13 +162,16 @@ export function serverArgv() {
 /**
  * Starts the server under test (`serve --conformance --port PORT ...extraArgs`) and resolves
  * once it printed its listening line. Returns `{ url, stop(signal) }`; `stop` resolves when the
- * process has exited.
+ * process has exited. `relay: true` starts it as a relay (no `--conformance`); `env` adds
+ * environment variables (a relay's IORELAY_DATA_DIR and IORELAY_STATE_DIR, say).
  */
-export function startServer(port, extraArgs = [], ms = 10000) {
+export function startServer(port, extraArgs = [], ms = 10000, { relay = false, env = {} } = {}) {
   const [cmd, ...prefix] = serverArgv();
-  const args = [...prefix, "serve", "--conformance", "--port", String(port), ...extraArgs];
+  const mode = relay ? [] : ["--conformance"];
+  const args = [...prefix, "serve", ...mode, "--port", String(port), ...extraArgs];
   const proc = spawn(cmd, args, {
     stdio: ["ignore", "pipe", "inherit"],
+    env: { ...process.env, ...env },
   });
   const exited = new Promise((resolve) => proc.once("exit", (code, signal) => resolve({ code, signal })));
   const listening = new Promise((resolve, reject) => {
