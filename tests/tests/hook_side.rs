@@ -107,3 +107,34 @@ fn emit_without_a_relay_is_silent_and_fast_in_both_binaries() {
         assert_eq!(spool.lines().count(), 1);
     }
 }
+
+/// 50 emits at once while the relay is down, then one with it up: all 51 arrive, once each.
+fn concurrent_spool_then_delivered_once(runtime: &RuntimeUnderTest) {
+    let state = temp_dir(&format!("concurrent-{}", runtime.label));
+    let down = free_port();
+    std::thread::scope(|scope| {
+        for n in 0..50 {
+            let state = &state;
+            scope.spawn(move || emit(runtime, state, down, &hook(n)));
+        }
+    });
+    let server = runtime.start_with_env(&[], &[("IORELAY_STATE_DIR", state.to_str().unwrap())]);
+    emit(runtime, &state, server.port, &hook(50));
+    let deadline = Instant::now() + Duration::from_secs(5);
+    while history_ns(&server).len() < 51 && Instant::now() < deadline {
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    assert_eq!(
+        history_ns(&server),
+        (0..51).collect::<Vec<_>>(),
+        "{}",
+        runtime.label
+    );
+}
+
+#[test]
+fn fifty_concurrent_emits_while_down_then_one_up_give_exactly_51_events() {
+    for runtime in [RuntimeUnderTest::SMOL, RuntimeUnderTest::STD] {
+        concurrent_spool_then_delivered_once(&runtime);
+    }
+}
