@@ -9,7 +9,7 @@ use std::time::Duration;
 use bytes::Bytes;
 use iorelay_core::engineio::packet::Frame;
 use iorelay_core::http::Response;
-use iorelay_core::relay::measure::{Measurement, RouteLabel};
+use iorelay_core::relay::measure::{HookBreaker, Measurement, RouteLabel};
 use iorelay_core::{Body, Config, ConnId, Input, Output, Relay, ServerInfo};
 use support::{get_request, head, ms, post_request, secs, t0, ws_request, SEED};
 
@@ -263,6 +263,34 @@ fn metrics_count_sessions_sockets_events_and_what_the_runtime_measured() {
         !text.contains("iorelay_store_pending_events"),
         "no store, no pending"
     );
+}
+
+#[test]
+fn metrics_show_the_hooks_breaker_and_spool_once_the_runtime_has_looked() {
+    let mut bench = Bench::new();
+    assert!(
+        !bench.metrics(secs(1)).contains("iorelay_hook_"),
+        "not looked yet"
+    );
+    bench.feed(Input::Measured {
+        now: bench.t0 + secs(2),
+        measurement: Measurement::HookClient {
+            breaker: HookBreaker::Open,
+            spooled_bytes: 4096,
+        },
+    });
+    let text = bench.metrics(secs(3));
+    let lines: Vec<&str> = text.lines().collect();
+    for expected in [
+        "# TYPE iorelay_hook_breaker_state gauge",
+        "iorelay_hook_breaker_state{state=\"closed\"} 0",
+        "iorelay_hook_breaker_state{state=\"open\"} 1",
+        "iorelay_hook_breaker_state{state=\"half_open\"} 0",
+        "iorelay_hook_breaker_failures 0",
+        "iorelay_hook_spool_bytes 4096",
+    ] {
+        assert!(lines.contains(&expected), "missing {expected:?} in\n{text}");
+    }
 }
 
 #[test]

@@ -22,7 +22,7 @@ use async_io::{Async, Timer};
 use iorelay_core::cli;
 use iorelay_core::settings::Settings;
 use iorelay_core::{Input, Mode, Relay};
-use iorelay_std::persist::{commit_measurement, Persistence};
+use iorelay_std::persist::Persistence;
 use iorelay_std::process::{random_seed, server_info, shutdown_on_signals};
 use iorelay_std::protect::{self, Gate};
 use iorelay_std::{commands, control, log};
@@ -121,16 +121,16 @@ fn serve(settings: &Settings) -> Result<(), String> {
     });
     // The history is restored before the first connection is accepted.
     let mut engine = Relay::new(config.clone(), started, random_seed());
-    let on_commit = shared.inbox.clone();
+    let report = shared.inbox.clone();
     let persistence = Persistence::start(
         settings,
         &mut engine,
-        Box::new(move |report| {
+        Arc::new(move |measurement| {
             let measured = Input::Measured {
                 now: Instant::now(),
-                measurement: commit_measurement(&report),
+                measurement,
             };
-            let _ = on_commit.try_send(ToDriver::Input(measured));
+            let _ = report.try_send(ToDriver::Input(measured));
         }),
     )?;
     let (alive_tx, alive_rx) = smol::channel::bounded::<()>(1);

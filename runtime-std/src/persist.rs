@@ -6,23 +6,36 @@
 //! event to the store, and flush it on the way out, in that order. Written once, the two
 //! runtimes cannot drift.
 
-use std::path::Path;
-use std::time::Instant;
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
 
+use iorelay_core::relay::breaker::{BreakerPolicy, BreakerState, UnixMillis};
 use iorelay_core::relay::event::StoredEvent;
 use iorelay_core::relay::ingest::Endpoint;
-use iorelay_core::relay::measure::Measurement;
+use iorelay_core::relay::measure::{HookBreaker, Measurement};
 use iorelay_core::relay::StoreHealth;
 use iorelay_core::settings::Settings;
 use iorelay_core::{Output, Relay};
 
 use crate::emit;
+use crate::emit::breaker_file::BreakerFile;
+use crate::emit::spool::Spool;
 use crate::log;
 use crate::store::{self, CommitReport, Store, StoreConfig};
+
+/// How often the hooks' breaker and spool are looked at for `/metrics`.
+pub const HOOK_WATCH_EVERY: Duration = Duration::from_secs(5);
+
+/// Where measurements go: the driver's inbox, without blocking.
+pub type Reporter = Arc<dyn Fn(Measurement) + Send + Sync>;
 
 /// The open store of a running relay.
 pub struct Persistence {
     store: Store,
+    /// Cleared when the relay stops, which ends the hook watcher.
+    watching: Arc<AtomicBool>,
 }
 
 impl std::fmt::Debug for Persistence {
@@ -35,10 +48,11 @@ impl std::fmt::Debug for Persistence {
 
 impl Persistence {
     /// Opens the store under `settings.data_dir`, restores `relay` from it, ingests the hook
-    /// spool under `settings.state_dir` and closes the hooks' breaker. `on_commit` runs on
-    /// the store's writer thread after every commit: it must not block (`try_send` it to the
-    /// driver; a lost report only delays a metric), since the driver closes the store while
-    /// no longer reading its inbox. `None` in
+    /// spool under `settings.state_dir`, closes the hooks' breaker, and starts watching the
+    /// hooks' breaker and spool. `report` gets a measurement after every store commit and
+    /// every [`HOOK_WATCH_EVERY`] from the watcher; it runs on their threads and must not
+    /// block (`try_send` it to the driver; a lost report only delays a metric), since the
+    /// driver closes the store while no longer reading its inbox. `None` in
     /// conformance mode, which keeps nothing.
     ///
     /// # Errors
@@ -47,7 +61,7 @@ impl Persistence {
     pub fn start(
         settings: &Settings,
         relay: &mut Relay,
-        on_commit: Box<dyn Fn(CommitReport) + Send>,
+        report: Reporter,
     ) -> Result<Option<Self>, String> {
         if settings.conformance {
             return Ok(None);
@@ -58,11 +72,17 @@ impl Persistence {
         config.retention_count = relay_config.retention_count;
         config.retention_age = relay_config.retention_age;
         config.load_limit = relay_config.history_capacity;
-        let opened = store::open(config, on_commit).map_err(|err| err.to_string())?;
+        let on_commit = Arc::clone(&report);
+        let opened = store::open(
+            config,
+            Box::new(move |commit: CommitReport| on_commit(commit_measurement(&commit))),
+        )
+        .map_err(|err| err.to_string())?;
         let restored = opened.events.len();
         relay.restore(opened.events, opened.last_offset)?;
         let persistence = Self {
             store: opened.store,
+            watching: watch_hooks(PathBuf::from(&settings.state_dir), report),
         };
         log!(
             Info,
@@ -100,6 +120,7 @@ impl Persistence {
 
     /// Commits everything handed over and stops the writer (graceful shutdown).
     pub fn close(self) {
+        self.watching.store(false, Ordering::Relaxed);
         self.store.close();
     }
 
@@ -143,6 +164,44 @@ impl Persistence {
                 _ => {}
             }
         }
+    }
+}
+
+/// Starts a thread that reports the hooks' breaker and spool size every
+/// [`HOOK_WATCH_EVERY`] until the returned flag is cleared. The hooks are other processes;
+/// their state files are all the relay can see of them.
+fn watch_hooks(state_dir: PathBuf, report: Reporter) -> Arc<AtomicBool> {
+    let watching = Arc::new(AtomicBool::new(true));
+    let running = Arc::clone(&watching);
+    let look = move || {
+        let breaker = BreakerFile::new(&state_dir, BreakerPolicy::default());
+        let spool = Spool::new(&state_dir);
+        while running.load(Ordering::Relaxed) {
+            report(hook_measurement(breaker.state(), spool.pending_bytes()));
+            std::thread::sleep(HOOK_WATCH_EVERY);
+        }
+    };
+    if let Err(err) = std::thread::Builder::new()
+        .name("hook-watch".to_owned())
+        .stack_size(64 * 1024)
+        .spawn(look)
+    {
+        log!(Warn, "cannot watch the hooks' state: {err}");
+    }
+    watching
+}
+
+/// The measurement the hooks' persisted breaker and spool size become.
+#[must_use]
+pub fn hook_measurement(state: BreakerState<UnixMillis>, spooled_bytes: u64) -> Measurement {
+    let breaker = match state {
+        BreakerState::Closed { failures } => HookBreaker::Closed { failures },
+        BreakerState::Open { .. } => HookBreaker::Open,
+        BreakerState::HalfOpen { .. } => HookBreaker::HalfOpen,
+    };
+    Measurement::HookClient {
+        breaker,
+        spooled_bytes,
     }
 }
 

@@ -130,3 +130,33 @@ fn a_second_relay_on_the_same_data_dir_is_refused_with_a_reason() {
         assert!(stderr.contains("data-dir"), "{}: {stderr}", rt.label);
     }
 }
+
+#[test]
+fn metrics_report_the_hooks_breaker_and_spool_from_the_state_dir() {
+    for rt in &BOTH {
+        let dir = scratch_dir();
+        let server = relay_in(rt, &dir);
+        let wanted = [
+            "iorelay_hook_breaker_state{state=\"closed\"} 1",
+            "iorelay_hook_spool_bytes 0",
+        ];
+        let deadline = std::time::Instant::now() + Duration::from_secs(3);
+        let mut text = String::new();
+        while std::time::Instant::now() < deadline {
+            text = server.get("/metrics").text();
+            if wanted.iter().all(|line| text.lines().any(|l| l == *line)) {
+                break;
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        for line in wanted {
+            assert!(
+                text.lines().any(|l| l == line),
+                "{}: no {line:?} in\n{text}",
+                rt.label
+            );
+        }
+        drop(server);
+        let _ = std::fs::remove_dir_all(&dir);
+    }
+}

@@ -46,6 +46,29 @@ pub enum Measurement {
         /// Whether it succeeded.
         ok: bool,
     },
+    /// What the hook processes (`iorelay emit`) left in the state directory: their shared
+    /// circuit breaker and the bytes waiting in their spool. The runtime reads it now and
+    /// then; hooks are separate processes, so this is the only way the relay sees them.
+    HookClient {
+        /// The breaker as the hooks persisted it.
+        breaker: HookBreaker,
+        /// Bytes in the spool (events not yet delivered).
+        spooled_bytes: u64,
+    },
+}
+
+/// The hooks' breaker, as `/metrics` reports it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum HookBreaker {
+    /// Hooks call the relay; `failures` in a row so far.
+    Closed {
+        /// Consecutive failures.
+        failures: u32,
+    },
+    /// Hooks skip the network and spool.
+    Open,
+    /// One hook is probing the relay.
+    HalfOpen,
 }
 
 /// Which route a request is measured under: a small fixed set, so the label's cardinality

@@ -11,7 +11,7 @@ use std::collections::BTreeMap;
 
 use super::exposition::{Exposition, Kind};
 use super::histogram::Histogram;
-use super::measure::{Measurement, RouteLabel};
+use super::measure::{HookBreaker, Measurement, RouteLabel};
 use super::Relay;
 
 /// What runtimes measured, kept for `/metrics`.
@@ -21,6 +21,8 @@ pub(super) struct Measured {
     store_commit: Histogram,
     store_committed_events: u64,
     store_commit_failures: u64,
+    /// The hooks' breaker and spool, when the runtime has looked.
+    hook_client: Option<(HookBreaker, u64)>,
 }
 
 /// Requests of one route: their latency and how many got each class of status.
@@ -47,6 +49,10 @@ impl Measured {
                 let class = usize::from(status / 100).clamp(1, 5) - 1;
                 stats.by_class[class] += 1;
             }
+            Measurement::HookClient {
+                breaker,
+                spooled_bytes,
+            } => self.hook_client = Some((breaker, spooled_bytes)),
             // Counted by the relay's guard before it gets here.
             Measurement::ConnectionRefused { .. } => {}
             Measurement::StoreCommit {
@@ -184,6 +190,35 @@ impl Relay {
             "Store commits that failed.",
             m.store_commit_failures,
         );
+        if let Some((breaker, spooled)) = m.hook_client {
+            let mut family = page.family(
+                "iorelay_hook_breaker_state",
+                Kind::Gauge,
+                "The hooks' circuit breaker: 1 for the state it is in.",
+            );
+            for state in ["closed", "open", "half_open"] {
+                let now = match breaker {
+                    HookBreaker::Closed { .. } => "closed",
+                    HookBreaker::Open => "open",
+                    HookBreaker::HalfOpen => "half_open",
+                };
+                family.sample(&[("state", state)], f64::from(u8::from(now == state)));
+            }
+            let failures = match breaker {
+                HookBreaker::Closed { failures } => failures,
+                HookBreaker::Open | HookBreaker::HalfOpen => 0,
+            };
+            page.gauge(
+                "iorelay_hook_breaker_failures",
+                "Consecutive failed hook deliveries counted by the closed breaker.",
+                f64::from(failures),
+            );
+            page.gauge(
+                "iorelay_hook_spool_bytes",
+                "Bytes of hook events spooled and not yet delivered.",
+                spooled as f64,
+            );
+        }
     }
 
     fn http_series(&self, page: &mut Exposition) {

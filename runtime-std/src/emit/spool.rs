@@ -122,11 +122,17 @@ impl Spool {
         file.write_all(&line)
     }
 
-    /// Whether anything waits to be delivered (cheap: two `stat`s).
+    /// Bytes waiting to be delivered, new or claimed by a drainer (cheap: two `stat`s).
+    #[must_use]
+    pub fn pending_bytes(&self) -> u64 {
+        let len = |name: &str| std::fs::metadata(self.path(name)).map_or(0, |m| m.len());
+        len("spool.jsonl") + len("spool.draining.jsonl")
+    }
+
+    /// Whether anything waits to be delivered.
     #[must_use]
     pub fn pending(&self) -> bool {
-        let non_empty = |name| std::fs::metadata(self.path(name)).is_ok_and(|m| m.len() > 0);
-        non_empty("spool.jsonl") || non_empty("spool.draining.jsonl")
+        self.pending_bytes() > 0
     }
 
     /// Delivers spooled events with `send` (given a JSON array body and the deadline) until

@@ -17,7 +17,7 @@ use iorelay_core::http::RequestHead;
 use iorelay_core::relay::measure::RouteLabel;
 use iorelay_core::settings::Settings as Resolved;
 use iorelay_core::{Config, Relay};
-use iorelay_std::persist::{commit_measurement, Persistence};
+use iorelay_std::persist::Persistence;
 use iorelay_std::protect::{self, Gate};
 use iorelay_std::{control, log, process};
 
@@ -114,12 +114,12 @@ fn run(listener: TcpListener, resolved: &Resolved) -> std::io::Result<()> {
     let settings = Arc::new(Settings::new(&config, resolved));
     let mut engine = Relay::new(config, started, process::random_seed());
     let (to_driver, inbox) = mpsc::sync_channel(DRIVER_QUEUE);
-    let on_commit = to_driver.clone();
+    let report = to_driver.clone();
     let persistence = Persistence::start(
         resolved,
         &mut engine,
-        Box::new(move |report| {
-            let _ = on_commit.try_send(Msg::Measured(commit_measurement(&report)));
+        Arc::new(move |measurement| {
+            let _ = report.try_send(Msg::Measured(measurement));
         }),
     )
     .map_err(std::io::Error::other)?;
