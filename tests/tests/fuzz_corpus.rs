@@ -24,6 +24,7 @@ const TARGETS: &[(&str, Body)] = &[
     ("http_chunked", bodies::http_chunked),
     ("http_reader", bodies::http_reader),
     ("engine", bodies::engine),
+    ("relay_ingest", bodies::relay_ingest),
 ];
 
 fn fuzz_dir() -> PathBuf {
