@@ -61,9 +61,12 @@ pub fn relay_ingest(data: &[u8]) {
             Output::Timeout(_) => break,
             Output::Persist(event) => {
                 persisted += 1;
-                let value: serde_json::Value =
+                let raw: &serde_json::value::RawValue =
                     serde_json::from_slice(&event.json).expect("canonical JSON");
-                assert!(value.is_object(), "canonical event is an object");
+                assert!(raw.get().starts_with('{'), "canonical event is an object");
+                let back = iorelay_core::relay::event::RelayEvent::from_stored(event)
+                    .expect("a persisted event restores");
+                assert!(!back.id.is_empty());
             }
             _ => {}
         }

@@ -79,7 +79,9 @@ impl Persistence {
         )
         .map_err(|err| err.to_string())?;
         let restored = opened.events.len();
-        relay.restore(opened.events, opened.last_offset)?;
+        for problem in relay.restore(opened.events, opened.last_offset) {
+            log!(Warn, "history: skipped a stored event: {problem}");
+        }
         let persistence = Self {
             store: opened.store,
             watching: watch_hooks(PathBuf::from(&settings.state_dir), report),

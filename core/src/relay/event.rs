@@ -4,6 +4,8 @@
 //! store carry the same bytes, so a broadcast to a thousand dashboards or a page of a hundred
 //! events copies no JSON, and what a late joiner sees is byte-for-byte what was sent live.
 
+use std::collections::BTreeMap;
+
 use bytes::Bytes;
 use serde::Serialize;
 use serde_json::value::RawValue;
@@ -67,18 +69,6 @@ pub(crate) struct Canonical<'a> {
     pub data: &'a RawValue,
 }
 
-/// The fields of a canonical event the relay reads back (from the store).
-#[derive(serde::Deserialize)]
-struct Indexed {
-    #[serde(rename = "type", default)]
-    kind: String,
-    #[serde(default)]
-    subtype: String,
-    session_id: Option<String>,
-    project: Option<String>,
-    tool_name: Option<String>,
-}
-
 impl RelayEvent {
     /// What the store keeps of this event.
     #[must_use]
@@ -96,18 +86,61 @@ impl RelayEvent {
     /// # Errors
     /// The stored JSON is not a canonical event object; the message says what is wrong.
     pub fn from_stored(stored: StoredEvent) -> Result<Self, String> {
-        let indexed: Indexed = serde_json::from_slice(&stored.json)
+        // Read as raw members, like ingest: `data` may hold anything JSON allows (numbers
+        // beyond f64 included), and it must never stop an event from coming back.
+        let fields: BTreeMap<&str, &RawValue> = serde_json::from_slice(&stored.json)
             .map_err(|err| format!("stored event {} is not canonical: {err}", stored.offset))?;
+        let text = |key: &str| {
+            fields
+                .get(key)
+                .and_then(|raw| serde_json::from_str::<String>(raw.get()).ok())
+        };
         Ok(Self {
             offset: stored.offset,
+            kind: text("type").unwrap_or_default(),
+            subtype: text("subtype").unwrap_or_default(),
+            session_id: text("session_id"),
+            project: text("project"),
+            tool_name: text("tool_name"),
             id: stored.id,
             received_at_ms: stored.received_at_ms,
-            kind: indexed.kind,
-            subtype: indexed.subtype,
-            session_id: indexed.session_id,
-            project: indexed.project,
-            tool_name: indexed.tool_name,
             json: stored.json,
         })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn stored(json: &str) -> StoredEvent {
+        StoredEvent {
+            offset: 7,
+            id: "e7".to_owned(),
+            received_at_ms: 1,
+            json: Bytes::copy_from_slice(json.as_bytes()),
+        }
+    }
+
+    #[test]
+    fn an_event_with_numbers_beyond_f64_in_its_data_restores() {
+        let json = r#"{"id":"e7","offset":"7","type":"hook","subtype":"stop","session_id":"s","project":null,"tool_name":"Bash","data":{"big":1234567890e234567890123}}"#;
+        let event = RelayEvent::from_stored(stored(json)).unwrap();
+        assert_eq!(
+            (event.kind.as_str(), event.subtype.as_str()),
+            ("hook", "stop")
+        );
+        assert_eq!(event.session_id.as_deref(), Some("s"));
+        assert_eq!(
+            (event.project, event.tool_name.as_deref()),
+            (None, Some("Bash"))
+        );
+        assert_eq!(&event.json[..], json.as_bytes());
+    }
+
+    #[test]
+    fn a_stored_row_that_is_not_an_object_is_refused_with_its_offset() {
+        let err = RelayEvent::from_stored(stored("[1]")).unwrap_err();
+        assert!(err.contains("stored event 7"), "{err}");
     }
 }

@@ -181,25 +181,26 @@ impl Relay {
 
     /// Loads what the store kept, oldest first, before serving: the history, the duplicate
     /// window, and the offset to continue from (after `last_offset` when the store knows a
-    /// later one than the events show).
-    ///
-    /// # Errors
-    /// An event's JSON is not canonical; the events before it were restored.
-    pub fn restore(
-        &mut self,
-        events: Vec<StoredEvent>,
-        last_offset: Option<u64>,
-    ) -> Result<(), String> {
+    /// later one than the events show). Returns why any event was skipped (its JSON is not
+    /// an object): one damaged row never keeps the relay from starting with the rest.
+    #[must_use]
+    pub fn restore(&mut self, events: Vec<StoredEvent>, last_offset: Option<u64>) -> Vec<String> {
+        let mut skipped = Vec::new();
         for stored in events {
-            let event = RelayEvent::from_stored(stored)?;
-            self.next_offset = self.next_offset.max(event.offset + 1);
-            self.dedup.insert(&event.id);
-            self.history.push(std::sync::Arc::new(event));
+            let offset = stored.offset;
+            self.next_offset = self.next_offset.max(offset + 1);
+            match RelayEvent::from_stored(stored) {
+                Ok(event) => {
+                    self.dedup.insert(&event.id);
+                    self.history.push(std::sync::Arc::new(event));
+                }
+                Err(problem) => skipped.push(problem),
+            }
         }
         if let Some(last) = last_offset {
             self.next_offset = self.next_offset.max(last + 1);
         }
-        Ok(())
+        skipped
     }
 
     /// Feeds one input. Drain `poll_output` until `Output::Timeout` afterwards.
