@@ -3,7 +3,7 @@
 
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
-use std::time::{Instant, SystemTime, UNIX_EPOCH};
+use std::time::Instant;
 
 use iorelay_core::http::Response;
 use iorelay_core::ServerInfo;
@@ -36,9 +36,7 @@ fn read_urandom() -> std::io::Result<[u8; 32]> {
 #[must_use]
 pub fn server_info(port: u16) -> (ServerInfo, Instant) {
     let started = Instant::now();
-    let unix = SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map_or(0, |d| u64::try_from(d.as_millis()).unwrap_or(u64::MAX));
+    let unix = crate::emit::time::unix_millis();
     let info = ServerInfo {
         pid: std::process::id(),
         port,

@@ -14,7 +14,7 @@ use base64::Engine as _;
 use iorelay_core::relay::fit::fit;
 use serde_json::{Map, Value};
 
-use super::time::rfc3339_millis;
+use iorelay_core::relay::clock::iso8601;
 
 /// Largest event sent to the relay, in bytes of JSON (the relay's per-event limit).
 pub const MAX_EVENT_BYTES: usize = 1024 * 1024;
@@ -70,7 +70,7 @@ pub fn prepare(raw: &[u8], fresh_id: String, now_ms: u64) -> Prepared {
     };
     object
         .entry("client_ts")
-        .or_insert_with(|| Value::String(rfc3339_millis(now_ms)));
+        .or_insert_with(|| Value::String(iso8601(now_ms)));
     let mut value = Value::Object(object);
     let fitted = fit(&mut value, MAX_EVENT_BYTES);
     if fitted.cuts > 0 {

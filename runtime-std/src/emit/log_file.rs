@@ -9,7 +9,7 @@ use std::fs::OpenOptions;
 use std::io::Write;
 use std::path::PathBuf;
 
-use super::time::rfc3339_millis;
+use iorelay_core::relay::clock::iso8601;
 
 /// Size past which the log is rotated.
 pub const MAX_LOG_BYTES: u64 = 1024 * 1024;
@@ -34,11 +34,7 @@ impl EmitLog {
 
     /// Writes one line; failures to write are ignored (there is nowhere left to report them).
     pub fn line(&self, now_ms: u64, message: &str) {
-        let line = format!(
-            "{} pid={} {message}\n",
-            rfc3339_millis(now_ms),
-            std::process::id()
-        );
+        let line = format!("{} pid={} {message}\n", iso8601(now_ms), std::process::id());
         if self.verbose {
             eprintln!("iorelay emit: {message}");
         }
