@@ -130,7 +130,7 @@ fn hook(raw: &RawValue, fields: &Fields<'_>) -> Draft {
         .map_or_else(|| "unknown".to_owned(), snake_case);
     let cwd = text(fields, "cwd");
     Draft {
-        id: text(fields, "id"),
+        id: given_id(fields, "id"),
         kind: "hook".to_owned(),
         subtype,
         hook_event_name,
@@ -191,7 +191,7 @@ fn bare(raw: &RawValue, fields: &Fields<'_>) -> Draft {
         .unwrap_or_else(|| "unknown".to_owned());
     let cwd = get("cwd").or_else(|| get("working_directory"));
     Draft {
-        id: text(fields, "id").or_else(|| text(fields, "event_id")),
+        id: given_id(fields, "id").or_else(|| given_id(fields, "event_id")),
         kind,
         subtype,
         hook_event_name,
@@ -206,6 +206,12 @@ fn bare(raw: &RawValue, fields: &Fields<'_>) -> Draft {
         source: text(fields, "source").unwrap_or_else(|| "api".to_owned()),
         data: data.unwrap_or(raw).to_owned(),
     }
+}
+
+/// The sender's id: a non-blank string or number. A blank id is no id (the relay assigns
+/// one), or every blank-id event after the first would be dropped as its duplicate.
+fn given_id(fields: &Fields<'_>, key: &str) -> Option<String> {
+    text(fields, key).filter(|id| !id.trim().is_empty())
 }
 
 /// A member as text: a JSON string, or a number's digits; anything else is absent.
@@ -336,6 +342,19 @@ mod tests {
         );
         assert_eq!(draft.source, "api");
         assert_eq!(draft.data.get(), body);
+    }
+
+    #[test]
+    fn a_blank_id_is_no_id() {
+        assert_eq!(one(Endpoint::Events, r#"{"id":"","type":"t"}"#).id, None);
+        assert_eq!(
+            one(Endpoint::Hooks, r#"{"id":"  ","hook_event_name":"Stop"}"#).id,
+            None
+        );
+        assert_eq!(
+            one(Endpoint::Hooks, r#"{"id":42}"#).id.as_deref(),
+            Some("42")
+        );
     }
 
     #[test]
