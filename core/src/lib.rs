@@ -17,6 +17,17 @@
 //! 3. `Output::Timeout(Some(at))` is the next deadline: when nothing arrives before `at`, feed
 //!    `Input::Timeout(at)`. `Timeout(None)`: nothing is due until the next input.
 //!
+//! ## The relay
+//!
+//! [`Relay`] is the event relay built on the engine, with the very same contract
+//! (`handle_input`, drain `poll_output`). It answers its own routes (`/api/events`,
+//! `/api/hooks`, `/api/history`, `/health`, `/metrics`, `/connections`, `/api/shutdown`),
+//! hands everything else to the engine, and reacts to the engine's events (history on
+//! connect, `subscribe`, `history`, connection state recovery). Two outputs exist for it:
+//! [`Output::Persist`] (hand an accepted event to your store; give the store's events back
+//! with [`Relay::restore`] at start) and [`Output::StopRequested`] (shut down as on SIGTERM).
+//! In conformance mode it stands aside and the engine alone answers.
+//!
 //! ## Time
 //!
 //! Every input carries `now: Instant`, read once by the runtime. The engine never reads a
