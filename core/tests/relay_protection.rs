@@ -282,6 +282,27 @@ fn a_foreign_origin_cannot_open_a_websocket_or_a_polling_session() {
 }
 
 #[test]
+fn loopback_peers_are_exempt_from_the_rate_limit_unless_capped() {
+    let tight = |cap_loopback| {
+        relay_with(move |c| {
+            c.relay.protection.rate_limit = RateLimit {
+                burst: 1,
+                per_second: 1,
+            };
+            c.relay.protection.cap_loopback = cap_loopback;
+        })
+    };
+    let local = IpAddr::V4(Ipv4Addr::LOCALHOST);
+    let two = r#"[{"id":"a"},{"id":"b"}]"#;
+    let mut exempt = tight(false);
+    assert_eq!(post_from(&mut exempt, 1, local, two).reply(1).status, 202);
+    assert_eq!(post_from(&mut exempt, 2, local, two).reply(2).status, 202);
+    let mut capped = tight(true);
+    assert_eq!(post_from(&mut capped, 1, local, two).reply(1).status, 202);
+    assert_eq!(post_from(&mut capped, 2, local, two).reply(2).status, 429);
+}
+
+#[test]
 fn over_the_rate_limit_ingest_is_429_with_retry_after_and_refills_with_time() {
     let mut h = relay_with(|c| {
         c.relay.protection.rate_limit = RateLimit {

@@ -12,7 +12,7 @@
 use std::collections::BTreeMap;
 use std::net::IpAddr;
 
-use super::admission::Refusal;
+use super::admission::{is_loopback, Refusal};
 use super::exposition::{Exposition, Kind};
 use super::ratelimit::retry_after_secs;
 use super::Relay;
@@ -70,7 +70,13 @@ impl Relay {
     }
 
     /// The refusal of an ingest of `events` events from `peer`, if its bucket is short.
+    /// Loopback peers are exempt unless `cap_loopback` is set: they are this machine's own
+    /// hooks and agents, the ones the relay exists for.
     pub(super) fn check_rate(&mut self, peer: Option<IpAddr>, events: usize) -> Option<Response> {
+        let protection = &self.config.protection;
+        if peer.is_some_and(is_loopback) && !protection.cap_loopback {
+            return None;
+        }
         let events = u64::try_from(events).unwrap_or(u64::MAX);
         let wait = self.limiter.take(self.now, peer, events).err()?;
         self.guard.rate_limited += 1;

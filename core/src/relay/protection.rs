@@ -3,9 +3,9 @@
 //!
 //! Why one struct: every one of these is a security choice with a safe default, layered by the
 //! settings like any other value, and docs/operations.md ("Security and limits") describes them
-//! together. The defaults never get in the way of one developer on one machine: no token, a
-//! rate limit that a burst of 10 000 events from a local hook never reaches, caps far above
-//! what a laptop's dashboards and agents open, and loopback exempt from the per-address cap.
+//! together. The defaults never get in the way of one developer on one machine: no token,
+//! caps far above what a laptop's dashboards and agents open, and loopback exempt from the
+//! per-address cap and the rate limit (which even then lets a burst of 20 000 events through).
 
 use std::time::Duration;
 
@@ -20,8 +20,9 @@ pub struct Protection {
     pub max_connections: usize,
     /// Most connections open at once from one address (0: no per-address cap).
     pub max_connections_per_ip: usize,
-    /// Whether loopback peers count against `max_connections_per_ip`; by default they do
-    /// not, since every local dashboard, hook and agent shares 127.0.0.1.
+    /// Whether loopback peers are held to `max_connections_per_ip` and the ingest rate
+    /// limit; by default they are not, since every local dashboard, hook and agent shares
+    /// 127.0.0.1 and they are what the relay is for.
     pub cap_loopback: bool,
 }
 

@@ -170,8 +170,8 @@ pub static SETTINGS: &[Setting] = &[
         env: &["IORELAY_CAP_LOOPBACK"],
         flag: "cap-loopback",
         kind: Kind::Bool,
-        about: "Count loopback peers against max_connections_per_ip too (by default they are \
-                exempt: every local client shares 127.0.0.1)",
+        about: "Hold loopback peers to max_connections_per_ip and the ingest rate limit too (by \
+                default they are exempt: every local client shares 127.0.0.1)",
         default_note: None,
         get: |s| Some(Value::Bool(s.config.relay.protection.cap_loopback)),
         set: |s, v| s.config.relay.protection.cap_loopback = v.flag(),
