@@ -22,8 +22,8 @@ use bytes::Bytes;
 use iorelay_core::engineio::packet::Frame;
 use iorelay_core::{ConnId, Input};
 use iorelay_std::log;
-use smol::future::FutureExt;
-use smol::io::{AsyncReadExt, AsyncWriteExt};
+use smol::future::{self, FutureExt};
+use smol::io::AsyncWriteExt;
 use tungstenite::error::Error as WsError;
 use tungstenite::protocol::frame::coding::CloseCode;
 use tungstenite::protocol::{CloseFrame, Role, WebSocketContext};
@@ -63,9 +63,18 @@ async fn read_half(
     let mut parsing = absorb(conn, &first_bytes, context, queue, shared).await;
     let mut buf = vec![0u8; READ_CHUNK];
     loop {
-        let n = match (&*stream).read(&mut buf).await {
-            Ok(0) | Err(_) => return,
+        // Wait for readiness before reading: this half shares its task with the writing
+        // half, and an optimistic `read` would cost a failed `recv` on every wake-up a
+        // broadcast causes. Readiness is the reactor's bookkeeping, no system call.
+        if stream.readable().await.is_err() {
+            return;
+        }
+        let n = match stream.get_ref().read(&mut buf) {
+            Ok(0) => return,
             Ok(n) => n,
+            Err(err) if err.kind() == io::ErrorKind::WouldBlock => continue,
+            Err(err) if err.kind() == io::ErrorKind::Interrupted => continue,
+            Err(_) => return,
         };
         if parsing {
             parsing = absorb(conn, &buf[..n], context, queue, shared).await;
@@ -190,13 +199,22 @@ async fn write_half(
             writer.write_all(&wire_bytes).await?;
             writer.flush().await
         };
-        let give_up = async {
-            if !queue.ending().await {
-                Timer::after(shared.deadlines.close_linger).await;
+        let mut write = std::pin::pin!(write);
+        // Most writes complete at once (the socket buffer has room); only one that has to
+        // wait races the shutdown deadline, so the common case sets up no listener.
+        let written = match future::poll_once(&mut write).await {
+            Some(result) => result,
+            None => {
+                let give_up = async {
+                    if !queue.ending().await {
+                        Timer::after(shared.deadlines.close_linger).await;
+                    }
+                    Err(io::ErrorKind::TimedOut.into())
+                };
+                write.or(give_up).await
             }
-            Err(io::ErrorKind::TimedOut.into())
         };
-        if write.or(give_up).await.is_err() {
+        if written.is_err() {
             return;
         }
         if queue.written(cost) {
