@@ -227,7 +227,13 @@ struct Clock {
     failures: u32,
     next_prune: Instant,
     dropped_logged: u64,
+    /// When drops were last logged: a failing disk drops events continuously, and one
+    /// line every [`DROP_LOG_EVERY`] says so without flooding the log.
+    dropped_logged_at: Option<Instant>,
 }
+
+/// How often dropped events are reported while they keep being dropped.
+const DROP_LOG_EVERY: Duration = Duration::from_secs(10);
 
 fn run<S: Sink>(shared: &Shared, mut sink: S, policy: &Policy, on_commit: &dyn Fn(CommitReport)) {
     let batch_max = policy.batch_max.max(1);
@@ -237,6 +243,7 @@ fn run<S: Sink>(shared: &Shared, mut sink: S, policy: &Policy, on_commit: &dyn F
         failures: 0,
         next_prune: Instant::now() + policy.prune_every,
         dropped_logged: 0,
+        dropped_logged_at: None,
     };
     loop {
         let step = next_step(shared, &mut clock, policy, batch_max);
@@ -276,7 +283,10 @@ fn next_step(shared: &Shared, clock: &mut Clock, policy: &Policy, batch_max: usi
     let mut state = shared.lock();
     loop {
         let now = Instant::now();
-        if state.dropped > clock.dropped_logged {
+        let log_due = clock
+            .dropped_logged_at
+            .is_none_or(|at| now >= at + DROP_LOG_EVERY);
+        if state.dropped > clock.dropped_logged && log_due {
             crate::log!(
                 Warn,
                 "history store: {} events dropped from the write queue (over {} bytes pending: \
@@ -286,6 +296,7 @@ fn next_step(shared: &Shared, clock: &mut Clock, policy: &Policy, batch_max: usi
                 state.dropped
             );
             clock.dropped_logged = state.dropped;
+            clock.dropped_logged_at = Some(now);
         }
         // Prune when due, between commits too: under steady load the queue may never be
         // empty. Not while commits fail (the prune would fail too) or while closing.
