@@ -9,6 +9,7 @@ use bytes::Bytes;
 use super::event::{Canonical, RelayEvent};
 use super::history::{HistoryQuery, Page};
 use super::ingest::Draft;
+use super::opt_in::Mode;
 use super::route::{default_name, Outcome};
 use super::subscription::{ConnectAuth, Subscription};
 use super::{clock, Relay, Subscriber};
@@ -86,34 +87,40 @@ impl Relay {
     /// namespaces its routes name.
     fn deliver(&mut self, event: &Arc<RelayEvent>) {
         let name = default_name(self.config.profile, event);
-        self.send_to_matching("/", name, event);
+        let recipients = self.matching("/", event);
+        self.send_to("/", name, event, recipients);
         for delivery in self.router.deliveries(event) {
-            let clients = self.matching(&delivery.nsp, event).len();
-            match self.router.on_event(&delivery, event, clients) {
-                Outcome::Send => self.send_to_matching(&delivery.nsp, &delivery.name, event),
+            let recipients = self.matching(&delivery.nsp, event);
+            match self.router.on_event(&delivery, event, recipients.len()) {
+                Outcome::Send => self.send_to(&delivery.nsp, &delivery.name, event, recipients),
                 Outcome::Buffered => {}
                 Outcome::Dropped => self.stats.events_dropped += 1,
             }
         }
     }
 
-    /// The subscribers of `nsp` whose filter passes `event`, in socket order.
-    fn matching(&self, nsp: &str, event: &RelayEvent) -> Vec<SocketId> {
+    /// The subscribers of `nsp` whose filter passes `event`, with how each is served, in
+    /// socket order.
+    fn matching(&self, nsp: &str, event: &RelayEvent) -> Vec<(SocketId, Mode)> {
         self.subscribers
             .iter()
             .filter(|(_, s)| s.nsp == nsp && s.subscription.matches(event))
-            .map(|(id, _)| *id)
+            .map(|(id, s)| (*id, s.mode()))
             .collect()
     }
 
-    /// Broadcasts `event` as `name` to the matching subscribers of `nsp`: one encoding with
-    /// the offset argument, one without, each shared by its recipients. Reliable and batching
+    /// Broadcasts `event` as `name` to `recipients` on `nsp`: one encoding with the offset
+    /// argument, one without, each shared by its recipients. Reliable and batching
     /// subscribers are served one by one (see [`super::opt_in`]).
-    fn send_to_matching(&mut self, nsp: &str, name: &str, event: &Arc<RelayEvent>) {
-        let (per_socket, shared): (Vec<_>, Vec<_>) = self
-            .matching(nsp, event)
+    fn send_to(
+        &mut self,
+        nsp: &str,
+        name: &str,
+        event: &Arc<RelayEvent>,
+        recipients: Vec<(SocketId, Mode)>,
+    ) {
+        let (per_socket, shared): (Vec<_>, Vec<_>) = recipients
             .into_iter()
-            .filter_map(|socket| Some((socket, self.subscribers.get(&socket)?.mode())))
             .partition(|(_, mode)| mode.is_per_socket());
         for (socket, mode) in per_socket {
             self.send_one(socket, name, event, mode);
