@@ -5,7 +5,7 @@
 
 use std::time::Duration;
 
-use crate::http::CorsPolicy;
+use crate::http::{bearer_token, token_matches, CorsPolicy, RequestHead};
 use crate::relay::config::RelayConfig;
 
 /// Everything the engine needs to know that is not an input.
@@ -178,17 +178,35 @@ impl Config {
         }
     }
 
-    /// The largest body a runtime should read for a request to `path` (`max_payload` for
-    /// Engine.IO, `relay.max_request_bytes` for the ingest API, `max_body` elsewhere); beyond it the runtime passes `Body::TooLarge`.
+    /// The largest body a runtime should read for a request with `head` (`max_payload` for
+    /// Engine.IO, `relay.max_request_bytes` for the ingest API, `max_body` elsewhere); beyond
+    /// it the runtime passes `Body::TooLarge`. When the relay has a token, an API request
+    /// without it may send no body at all: it will be refused with 401 anyway, and a client
+    /// without the token must not make the relay buffer megabytes.
     ///
     /// Why on `Config`: runtimes read bodies on connection threads, away from the engine, and
-    /// the answer depends on the configuration alone.
+    /// the answer depends on the configuration and the head alone.
     #[must_use]
-    pub fn body_limit(&self, path: &str) -> usize {
+    pub fn body_limit(&self, head: &RequestHead) -> usize {
+        let path = head.path.as_str();
         if self.engineio_route(path).is_some() {
             self.max_payload
         } else if path.starts_with("/api/") {
-            self.relay.max_request_bytes
+            let token = self
+                .relay
+                .protection
+                .token
+                .as_deref()
+                .filter(|t| !t.is_empty());
+            let refused = self.mode != Mode::Conformance
+                && token.is_some_and(|expected| {
+                    !bearer_token(head).is_some_and(|given| token_matches(given, expected))
+                });
+            if refused {
+                0
+            } else {
+                self.relay.max_request_bytes
+            }
         } else {
             self.max_body
         }

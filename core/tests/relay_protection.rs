@@ -411,3 +411,35 @@ fn conformance_mode_asks_for_no_token_and_allows_any_origin() {
     let drained = h.http(2, &upgrade, Body::Complete(Bytes::new()));
     assert!(drained.opened_session().is_some());
 }
+
+#[test]
+fn without_the_token_an_api_request_may_send_no_body_and_gets_401_not_413() {
+    let mut h = with_token();
+    let post = |auth: &str| {
+        support::head(&format!(
+            "POST /api/events HTTP/1.1\r\nHost: x\r\n{auth}Content-Length: 10\r\n\r\n"
+        ))
+    };
+    assert_eq!(h.engine.body_limit(&post("")), 0);
+    assert_eq!(
+        h.engine
+            .body_limit(&post("Authorization: Bearer wrong\r\n")),
+        0
+    );
+    let authorized = format!("Authorization: Bearer {TOKEN}\r\n");
+    assert_eq!(h.engine.body_limit(&post(&authorized)), 16 * 1024 * 1024);
+    let health = support::head("GET /socket.io/?EIO=4&transport=polling HTTP/1.1\r\n\r\n");
+    assert_eq!(
+        h.engine.body_limit(&health),
+        1_000_000,
+        "Engine.IO keeps its limit"
+    );
+    let refused = h.input(Input::Http {
+        now: h.now,
+        conn: ConnId(1),
+        head: post(""),
+        body: Body::TooLarge,
+        peer: None,
+    });
+    assert_eq!(refused.reply(1).status, 401);
+}

@@ -394,7 +394,7 @@ impl Run {
         else {
             return;
         };
-        let body = if body.len() > self.engine.body_limit(&head.path) {
+        let body = if body.len() > self.engine.body_limit(&head) {
             Body::TooLarge
         } else {
             Body::Complete(Bytes::copy_from_slice(body))

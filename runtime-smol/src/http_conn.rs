@@ -55,7 +55,7 @@ pub async fn serve(
     let mut idle_since = Instant::now();
     let mut head_since: Option<Instant> = None;
     loop {
-        let progress = reader.next_request(|head| shared.config.body_limit(&head.path));
+        let progress = reader.next_request(|head| shared.config.body_limit(head));
         let (head, body) = match progress {
             ReadProgress::NeedMore => {
                 let deadline = if reader.is_mid_request() {

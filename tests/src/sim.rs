@@ -126,7 +126,7 @@ impl Sim {
         let (head, _) = parse_request_head(raw, &HeadLimits::default())
             .expect("scenario requests are valid")
             .expect("scenario requests are complete");
-        let limit = self.engine.body_limit(&head.path);
+        let limit = self.engine.body_limit(&head);
         let body = if body.len() > limit {
             Body::TooLarge
         } else {

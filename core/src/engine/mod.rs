@@ -156,8 +156,8 @@ impl Engine {
     /// The largest body the runtime should read for a request to `path`; see
     /// [`Config::body_limit`].
     #[must_use]
-    pub fn body_limit(&self, path: &str) -> usize {
-        self.config.body_limit(path)
+    pub fn body_limit(&self, head: &crate::http::RequestHead) -> usize {
+        self.config.body_limit(head)
     }
 
     /// Bytes queued for a polling session's next poll (`None` for an unknown session).

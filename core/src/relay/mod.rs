@@ -301,8 +301,8 @@ impl Relay {
 
     /// The largest body the runtime should read for a request to `path`.
     #[must_use]
-    pub fn body_limit(&self, path: &str) -> usize {
-        self.engine.body_limit(path)
+    pub fn body_limit(&self, head: &crate::http::RequestHead) -> usize {
+        self.engine.body_limit(head)
     }
 
     /// The earliest deadline of the relay and the engine.

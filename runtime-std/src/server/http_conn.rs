@@ -254,7 +254,7 @@ mod tests {
         let mut http = HttpIn::new(t0);
         let head = format!(
             "POST /api/events HTTP/1.1\r\nContent-Length: {}\r\n\r\n",
-            s.body_limit_for("/api/events") + 1
+            s.config.relay.max_request_bytes + 1
         );
         let step = http.on_bytes(head.as_bytes(), t0, &s);
         assert!(matches!(

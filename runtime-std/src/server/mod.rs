@@ -59,7 +59,7 @@ impl Settings {
 
     /// How many body bytes to read for a request with this head.
     pub fn body_limit(&self, head: &RequestHead) -> usize {
-        self.config.body_limit(&head.path)
+        self.config.body_limit(head)
     }
 
     /// The route core measures a request with this head under.
@@ -70,11 +70,6 @@ impl Settings {
     #[cfg(test)]
     fn for_tests() -> Self {
         Self::new(&Config::default(), &Resolved::defaults(false, &[]))
-    }
-
-    #[cfg(test)]
-    fn body_limit_for(&self, path: &str) -> usize {
-        self.config.body_limit(path)
     }
 }
 
