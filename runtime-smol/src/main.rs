@@ -86,13 +86,6 @@ fn serve(settings: &Settings) -> Result<(), String> {
     }) {
         log!(Warn, "cannot handle SIGINT/SIGTERM: {err}");
     }
-    println!("iorelay listening on http://{local}");
-    protect::warn_if_exposed(&settings.host, local.port(), settings.token.as_deref());
-    let mode = match config.mode {
-        Mode::Conformance => "conformance",
-        _ => "relay",
-    };
-    log!(Info, "listening on {local} in {mode} mode");
 
     let executor = Arc::new(Executor::new());
     let threads = std::thread::available_parallelism().map_or(1, |n| n.get());
@@ -134,6 +127,15 @@ fn serve(settings: &Settings) -> Result<(), String> {
         }),
     )?;
     let (alive_tx, alive_rx) = smol::channel::bounded::<()>(1);
+    // The listening line means ready: the history is restored, the hooks' spool drained and
+    // their breaker closed, so whoever waits for it (a hook, a test) finds the relay whole.
+    println!("iorelay listening on http://{local}");
+    protect::warn_if_exposed(&settings.host, local.port(), settings.token.as_deref());
+    let mode = match config.mode {
+        Mode::Conformance => "conformance",
+        _ => "relay",
+    };
+    log!(Info, "listening on {local} in {mode} mode");
     let accepting = executor.spawn(listener::run(
         listener,
         Arc::clone(&executor),
