@@ -26,7 +26,7 @@ pub(super) struct Accepted {
 impl Relay {
     /// Numbers, remembers, persists and delivers each draft, in order; drafts whose id was
     /// seen within the window are dropped and counted.
-    pub(super) fn accept(&mut self, drafts: Vec<Draft>) -> Accepted {
+    pub(super) fn accept(&mut self, drafts: Vec<Draft<'_>>) -> Accepted {
         let mut result = Accepted::default();
         for draft in drafts {
             let id = draft.id.clone().unwrap_or_else(|| self.rng.id());
@@ -48,7 +48,7 @@ impl Relay {
     }
 
     /// The canonical event for a draft, numbered with the next offset.
-    fn canonical(&self, id: String, draft: &Draft) -> RelayEvent {
+    fn canonical(&self, id: String, draft: &Draft<'_>) -> RelayEvent {
         let received_at_ms = self.clock.unix_ms(self.now);
         let received_at = clock::iso8601(received_at_ms);
         let canonical = Canonical {
@@ -67,7 +67,7 @@ impl Relay {
             tool_name: draft.tool_name.as_deref(),
             tool_use_id: draft.tool_use_id.as_deref(),
             source: &draft.source,
-            data: &draft.data,
+            data: draft.data,
         };
         let json = serde_json::to_vec(&canonical).unwrap_or_default();
         RelayEvent {

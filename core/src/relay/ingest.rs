@@ -29,7 +29,7 @@ pub enum IngestError {
 
 /// An event as the sender described it, normalised, before the relay numbers it.
 #[derive(Debug, Clone)]
-pub struct Draft {
+pub struct Draft<'a> {
     /// The sender's id, if it gave one.
     pub id: Option<String>,
     /// `type`.
@@ -56,15 +56,16 @@ pub struct Draft {
     pub tool_use_id: Option<String>,
     /// Who sent it (`hook`, `api`, …).
     pub source: String,
-    /// The sender's data, verbatim JSON.
-    pub data: Box<RawValue>,
+    /// The sender's data, verbatim JSON, borrowed from the body (it is copied once, into the
+    /// canonical event).
+    pub data: &'a RawValue,
 }
 
 /// The events of one body, and whether it was an array (which changes the reply).
 #[derive(Debug)]
-pub struct Batch {
+pub struct Batch<'a> {
     /// The events in the order they were sent.
-    pub drafts: Vec<Draft>,
+    pub drafts: Vec<Draft<'a>>,
     /// The body was a JSON array.
     pub array: bool,
 }
@@ -75,7 +76,7 @@ pub struct Batch {
 /// # Errors
 /// The body is not UTF-8 JSON, is not an object or an array of objects, or one event is too
 /// large; the error says which and, in an array, at which index.
-pub fn parse(endpoint: Endpoint, body: &[u8], max_event: usize) -> Result<Batch, IngestError> {
+pub fn parse(endpoint: Endpoint, body: &[u8], max_event: usize) -> Result<Batch<'_>, IngestError> {
     let text = std::str::from_utf8(body)
         .map_err(|err| IngestError::Malformed(format!("the body is not UTF-8: {err}")))?;
     if text.trim().is_empty() {
@@ -83,29 +84,13 @@ pub fn parse(endpoint: Endpoint, body: &[u8], max_event: usize) -> Result<Batch,
     }
     let root: &RawValue = serde_json::from_str(text)
         .map_err(|err| IngestError::Malformed(format!("the body is not JSON: {err}")))?;
-    let normalise = |raw: &RawValue, at: Option<usize>| -> Result<Draft, IngestError> {
-        let place = at.map_or_else(String::new, |i| format!("event {i}: "));
-        if raw.get().len() > max_event {
-            return Err(IngestError::TooLarge(format!(
-                "{place}{} bytes, over the {max_event}-byte limit per event",
-                raw.get().len()
-            )));
-        }
-        let fields: Fields<'_> = serde_json::from_str(raw.get()).map_err(|_| {
-            IngestError::Malformed(format!("{place}an event must be a JSON object"))
-        })?;
-        Ok(match endpoint {
-            Endpoint::Events => bare_or_legacy(raw, &fields),
-            Endpoint::Hooks => hook(raw, &fields),
-        })
-    };
     if root.get().starts_with('[') {
         let items: Vec<&RawValue> = serde_json::from_str(root.get())
             .map_err(|err| IngestError::Malformed(err.to_string()))?;
         let drafts = items
             .iter()
             .enumerate()
-            .map(|(i, raw)| normalise(raw, Some(i)))
+            .map(|(i, raw)| normalise(endpoint, raw, Some(i), max_event))
             .collect::<Result<_, _>>()?;
         Ok(Batch {
             drafts,
@@ -113,7 +98,7 @@ pub fn parse(endpoint: Endpoint, body: &[u8], max_event: usize) -> Result<Batch,
         })
     } else {
         Ok(Batch {
-            drafts: vec![normalise(root, None)?],
+            drafts: vec![normalise(endpoint, root, None, max_event)?],
             array: false,
         })
     }
@@ -122,8 +107,30 @@ pub fn parse(endpoint: Endpoint, body: &[u8], max_event: usize) -> Result<Batch,
 /// An object's members as raw JSON values (a repeated key keeps its last value).
 type Fields<'a> = BTreeMap<&'a str, &'a RawValue>;
 
+/// One event of a body (`at`: its index in an array), normalised for `endpoint`.
+fn normalise<'a>(
+    endpoint: Endpoint,
+    raw: &'a RawValue,
+    at: Option<usize>,
+    max_event: usize,
+) -> Result<Draft<'a>, IngestError> {
+    let place = at.map_or_else(String::new, |i| format!("event {i}: "));
+    if raw.get().len() > max_event {
+        return Err(IngestError::TooLarge(format!(
+            "{place}{} bytes, over the {max_event}-byte limit per event",
+            raw.get().len()
+        )));
+    }
+    let fields: Fields<'a> = serde_json::from_str(raw.get())
+        .map_err(|_| IngestError::Malformed(format!("{place}an event must be a JSON object")))?;
+    Ok(match endpoint {
+        Endpoint::Events => bare_or_legacy(raw, &fields),
+        Endpoint::Hooks => hook(raw, &fields),
+    })
+}
+
 /// A raw Claude Code hook object: everything is read from its top level, and it is `data`.
-fn hook(raw: &RawValue, fields: &Fields<'_>) -> Draft {
+fn hook<'a>(raw: &'a RawValue, fields: &Fields<'_>) -> Draft<'a> {
     let hook_event_name = text(fields, "hook_event_name");
     let subtype = hook_event_name
         .as_deref()
@@ -143,13 +150,13 @@ fn hook(raw: &RawValue, fields: &Fields<'_>) -> Draft {
         tool_name: text(fields, "tool_name"),
         tool_use_id: text(fields, "tool_use_id"),
         source: "hook".to_owned(),
-        data: raw.to_owned(),
+        data: raw,
     }
 }
 
 /// A bare event (`{"type","subtype","data",…}` or any object), or the legacy wrapper
 /// `{"namespace","event","data":{…}}` around one.
-fn bare_or_legacy(raw: &RawValue, fields: &Fields<'_>) -> Draft {
+fn bare_or_legacy<'a>(raw: &'a RawValue, fields: &Fields<'a>) -> Draft<'a> {
     if let Some(inner) = legacy_inner(fields) {
         if let Ok(inner_fields) = serde_json::from_str::<Fields<'_>>(inner.get()) {
             return bare(inner, &inner_fields);
@@ -170,7 +177,7 @@ fn legacy_inner<'a>(fields: &Fields<'a>) -> Option<&'a RawValue> {
 
 /// A bare event: fields are read from its top level, then from its `data` object; `data` is
 /// its `data` member, or the whole object when it has none.
-fn bare(raw: &RawValue, fields: &Fields<'_>) -> Draft {
+fn bare<'a>(raw: &'a RawValue, fields: &Fields<'a>) -> Draft<'a> {
     let data = fields.get("data").copied();
     let nested: Fields<'_> = data
         .filter(|d| d.get().starts_with('{'))
@@ -204,7 +211,7 @@ fn bare(raw: &RawValue, fields: &Fields<'_>) -> Draft {
         tool_name: get("tool_name"),
         tool_use_id: get("tool_use_id"),
         source: text(fields, "source").unwrap_or_else(|| "api".to_owned()),
-        data: data.unwrap_or(raw).to_owned(),
+        data: data.unwrap_or(raw),
     }
 }
 
@@ -265,7 +272,7 @@ pub fn project_of(cwd: &str) -> Option<String> {
 mod tests {
     use super::*;
 
-    fn one(endpoint: Endpoint, body: &str) -> Draft {
+    fn one(endpoint: Endpoint, body: &str) -> Draft<'_> {
         let batch = parse(endpoint, body.as_bytes(), 1 << 20).unwrap();
         assert!(!batch.array);
         batch.drafts.into_iter().next().unwrap()
