@@ -4,47 +4,30 @@
 // test starts its own relay (run.sh's has no token) from IORELAY_SERVER_ARGV.
 
 import assert from "node:assert/strict";
-import { spawn } from "node:child_process";
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { test } from "node:test";
 import { io } from "socket.io-client";
-import { Inbox, deadline, next, serverArgv } from "../test/helpers.mjs";
+import { Inbox, deadline, next, startServer } from "../test/helpers.mjs";
 
 const TOKEN = "node-interop-s3cret";
 
 /** `serve --port 0` in relay mode with IORELAY_TOKEN and scratch directories; stopped after `t`. */
 async function tokenRelay(t) {
   const scratch = mkdtempSync(path.join(tmpdir(), "iorelay-token-"));
-  const [cmd, ...prefix] = serverArgv();
-  const proc = spawn(cmd, [...prefix, "serve", "--port", "0"], {
-    stdio: ["ignore", "pipe", "inherit"],
-    env: {
-      ...process.env,
-      IORELAY_TOKEN: TOKEN,
-      XDG_CONFIG_HOME: path.join(scratch, "config"),
-      IORELAY_DATA_DIR: path.join(scratch, "data"),
-      IORELAY_STATE_DIR: path.join(scratch, "state"),
-    },
-  });
-  const exited = new Promise((resolve) => proc.once("exit", resolve));
+  const env = {
+    IORELAY_TOKEN: TOKEN,
+    XDG_CONFIG_HOME: path.join(scratch, "config"),
+    IORELAY_DATA_DIR: path.join(scratch, "data"),
+    IORELAY_STATE_DIR: path.join(scratch, "state"),
+  };
+  const server = await startServer(0, [], 10000, { relay: true, env });
   t.after(async () => {
-    proc.kill("SIGTERM");
-    await deadline(exited, 5000, "the token relay to exit").catch(() => proc.kill("SIGKILL"));
+    await server.stop();
     rmSync(scratch, { recursive: true, force: true });
   });
-  const listening = new Promise((resolve, reject) => {
-    let buffered = "";
-    proc.stdout.setEncoding("utf8");
-    proc.stdout.on("data", (chunk) => {
-      buffered += chunk;
-      const m = /iorelay listening on (http:\/\/\S+)/.exec(buffered);
-      if (m) resolve(m[1]);
-    });
-    proc.once("exit", (code) => reject(new Error(`the token relay exited (code ${code})`)));
-  });
-  return deadline(listening, 10000, "the token relay's listening line");
+  return server.url;
 }
 
 async function post(url, body, headers = {}) {
