@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # Runs every test of the project: formatting, lints, dependency rules, the Rust test suites
 # (core, runtimes, scenarios, fuzz corpus replay), the protocol conformance suites and the
-# interop suites with the official npm and PyPI clients against both binaries.
+# interop suites with the official npm and PyPI clients against both binaries, and the
+# cluster tests (both binaries and a Node.js socket.io server on one Redis stream), and the
+# dashboard's tests (its modules under node, the page in headless Chromium against both).
 # Installs what it needs (npm packages, a Python venv) on first run.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -19,6 +21,8 @@ step "cargo build --workspace (the scenario suites run these binaries)"
 cargo build --workspace
 step "cargo test --workspace"
 cargo test --workspace
+step "micro-benchmarks build (criterion, core/benches; built as a check, not run or timed)"
+cargo bench -p iorelay-core --no-run
 step "release binaries"
 cargo build --release -p iorelay-smol -p iorelay-std
 # Where cargo put them (CARGO_TARGET_DIR may move the target directory).
@@ -31,3 +35,11 @@ step "interop: socket.io-client (npm) and python-socketio (PyPI) against iorelay
 tests/interop/run.sh "$release/iorelay" smol
 step "interop: socket.io-client (npm) and python-socketio (PyPI) against iorelay-std"
 tests/interop/run.sh "$release/iorelay-std" std
+step "cluster: iorelay, iorelay-std and a Node.js socket.io server on one Redis stream"
+tests/cluster/run.sh "$release/iorelay" "$release/iorelay-std"
+step "dashboard: the page's pure modules (node)"
+tests/browser/run.sh unit
+for bin in iorelay iorelay-std; do
+  step "dashboard: browser tests (Debian's headless Chromium) against $bin"
+  tests/browser/run.sh "$release/$bin"
+done

@@ -1,16 +1,18 @@
 //! Encode/decode throughput per packet kind: Engine.IO packets and polling payloads,
-//! Socket.IO packets, and the HTTP request head parser.
+//! Socket.IO packets, and the HTTP request head parser (criterion; throughput in bytes of the
+//! encoded packet, so MB/s reads as before).
 //!
-//! Run: `cargo bench -p iorelay-core --bench codec`
+//! Run: `cargo bench -p iorelay-core --bench codec` (`-- --quick` for a short pass,
+//! `-- socketio` to filter). CI only builds it (`cargo bench -p iorelay-core --no-run`).
 
-mod support;
+use std::hint::black_box;
 
 use bytes::Bytes;
+use criterion::{criterion_group, criterion_main, BenchmarkId, Criterion, Throughput};
 use iorelay_core::engineio::packet::{Frame, Packet as EioPacket};
 use iorelay_core::engineio::payload;
 use iorelay_core::http::{parse_request_head, HeadLimits};
 use iorelay_core::socketio::packet::{Limits, Packet, PacketKind};
-use support::{budget, measure};
 
 fn hook_event(size: usize) -> Bytes {
     let filler = "x".repeat(size.saturating_sub(120));
@@ -19,40 +21,44 @@ fn hook_event(size: usize) -> Bytes {
     ))
 }
 
-fn main() {
-    let budget = budget();
-    println!("{:<44} {:>15} {:>15}", "bench", "time", "throughput");
-    for size in [64, 512, 8192] {
-        let data = hook_event(size);
+fn frame_bytes(frame: &Frame) -> &Bytes {
+    match frame {
+        Frame::Text(b) | Frame::Binary(b) => b,
+    }
+}
+
+/// Socket.IO EVENT encode and decode, and the Engine.IO message decode under it, at three sizes.
+fn event_packets(c: &mut Criterion) {
+    let mut group = c.benchmark_group("event");
+    for size in [64usize, 512, 8192] {
         let packet = Packet {
             kind: PacketKind::Event,
             nsp: "/".to_owned(),
             id: None,
-            data: Some(data.clone()),
+            data: Some(hook_event(size)),
             attachments: 0,
         };
         let encoded = packet.encode();
-        measure(
-            &format!("socketio encode_message EVENT {size} B"),
-            encoded.len(),
-            budget,
-            || packet.encode_message(),
-        );
+        group.throughput(Throughput::Bytes(encoded.len() as u64));
+        group.bench_function(BenchmarkId::new("socketio_encode_message", size), |b| {
+            b.iter(|| black_box(&packet).encode_message());
+        });
         let limits = Limits::default();
-        measure(
-            &format!("socketio decode EVENT {size} B"),
-            encoded.len(),
-            budget,
-            || Packet::decode(&encoded, &limits),
-        );
-        let text = Frame::Text(EioPacket::message_frame(&encoded).as_bytes().clone());
-        measure(
-            &format!("engineio decode message {size} B"),
-            encoded.len(),
-            budget,
-            || EioPacket::decode(text.clone()),
-        );
+        group.bench_function(BenchmarkId::new("socketio_decode", size), |b| {
+            b.iter(|| Packet::decode(black_box(&encoded), &limits));
+        });
+        let text = Frame::Text(frame_bytes(&EioPacket::message_frame(&encoded)).clone());
+        group.bench_function(BenchmarkId::new("engineio_decode_message", size), |b| {
+            b.iter(|| EioPacket::decode(black_box(&text).clone()));
+        });
     }
+    group.finish();
+}
+
+/// Decoding the other Socket.IO packet kinds a relay sees.
+fn other_packets(c: &mut Criterion) {
+    let mut group = c.benchmark_group("socketio_decode");
+    let limits = Limits::default();
     let ack = Packet {
         kind: PacketKind::Ack,
         nsp: "/admin".to_owned(),
@@ -61,24 +67,23 @@ fn main() {
         attachments: 0,
     }
     .encode();
-    measure("socketio decode ACK /admin", ack.len(), budget, || {
-        Packet::decode(&ack, &Limits::default())
-    });
     let binary = Bytes::from_static(br#"51-["upload",{"_placeholder":true,"num":0}]"#);
-    measure(
-        "socketio decode BINARY_EVENT header",
-        binary.len(),
-        budget,
-        || Packet::decode(&binary, &Limits::default()),
-    );
     let connect = Bytes::from_static(br#"0/admin,{"token":"abc"}"#);
-    measure(
-        "socketio decode CONNECT with auth",
-        connect.len(),
-        budget,
-        || Packet::decode(&connect, &Limits::default()),
-    );
+    for (name, packet) in [
+        ("ack_admin", ack),
+        ("binary_event_header", binary),
+        ("connect_with_auth", connect),
+    ] {
+        group.throughput(Throughput::Bytes(packet.len() as u64));
+        group.bench_function(name, |b| {
+            b.iter(|| Packet::decode(black_box(&packet), &limits));
+        });
+    }
+    group.finish();
+}
 
+/// Engine.IO polling payloads (10 frames, two of them binary), a ping, and the HTTP head parser.
+fn engineio_and_http(c: &mut Criterion) {
     let frames: Vec<Frame> = (0..10)
         .map(|i| {
             if i % 5 == 4 {
@@ -89,38 +94,27 @@ fn main() {
         })
         .collect();
     let body = payload::encode(&frames);
-    measure(
-        "engineio payload encode 10 frames",
-        body.len(),
-        budget,
-        || payload::encode(&frames),
-    );
-    measure(
-        "engineio payload decode 10 frames",
-        body.len(),
-        budget,
-        || payload::decode(&body, 100),
-    );
+    let mut group = c.benchmark_group("engineio");
+    group.throughput(Throughput::Bytes(body.len() as u64));
+    group.bench_function("payload_encode_10_frames", |b| {
+        b.iter(|| payload::encode(black_box(&frames)));
+    });
+    group.bench_function("payload_decode_10_frames", |b| {
+        b.iter(|| payload::decode(black_box(&body), 100));
+    });
     let ping = EioPacket::Ping(Bytes::new());
-    measure("engineio encode ping", 1, budget, || ping.encode());
+    group.throughput(Throughput::Bytes(1));
+    group.bench_function("encode_ping", |b| b.iter(|| black_box(&ping).encode()));
+    group.finish();
 
     let head = b"POST /socket.io/?EIO=4&transport=polling&sid=abcdefghijklmnopqrst HTTP/1.1\r\nHost: 127.0.0.1:8765\r\nUser-Agent: node\r\nAccept: */*\r\nContent-Type: text/plain;charset=UTF-8\r\nContent-Length: 530\r\nConnection: keep-alive\r\n\r\n";
-    measure(
-        "http parse_request_head (polling POST)",
-        head.len(),
-        budget,
-        || parse_request_head(head, &HeadLimits::default()),
-    );
+    let mut group = c.benchmark_group("http");
+    group.throughput(Throughput::Bytes(head.len() as u64));
+    group.bench_function("parse_request_head_polling_post", |b| {
+        b.iter(|| parse_request_head(black_box(head), &HeadLimits::default()));
+    });
+    group.finish();
 }
 
-trait FrameBytes {
-    fn as_bytes(&self) -> &Bytes;
-}
-
-impl FrameBytes for Frame {
-    fn as_bytes(&self) -> &Bytes {
-        match self {
-            Frame::Text(b) | Frame::Binary(b) => b,
-        }
-    }
-}
+criterion_group!(benches, event_packets, other_packets, engineio_and_http);
+criterion_main!(benches);

@@ -7,7 +7,9 @@
 mod client;
 mod config_cmd;
 mod flags;
+mod lifecycle;
 mod serve;
+mod watch;
 
 use std::ffi::OsString;
 
@@ -16,7 +18,9 @@ use clap::{CommandFactory, FromArgMatches, Parser, Subcommand};
 pub use client::ClientArgs;
 pub use config_cmd::ConfigCommand;
 pub use flags::{ClientFlags, SettingFlags};
+pub use lifecycle::{LogsArgs, ServiceAction, ServiceArgs, DEFAULT_LOG_LINES};
 pub use serve::ServeArgs;
+pub use watch::{parse_duration, CheckArgs, TailArgs};
 
 /// What every command's `--help` ends with: where settings come from.
 pub const SETTINGS_HELP: &str = "\
@@ -58,6 +62,26 @@ pub enum Command {
     /// 5 s) until it has; exits 1 when no relay answers.
     #[command(after_help = SETTINGS_HELP)]
     Stop(ClientArgs),
+    /// Run the relay in the background (its own session, output to relay.log in the state
+    /// directory), wait until it answers /health (at most 5 s) and print the dashboard's
+    /// address; exits 0 when a relay already answers, 1 when it cannot start one.
+    #[command(after_help = SETTINGS_HELP)]
+    Start(ServeArgs),
+    /// Stop the relay on the configured host and port (when one answers) and start it again
+    /// in the background with these settings.
+    #[command(after_help = SETTINGS_HELP)]
+    Restart(ServeArgs),
+    /// Open the dashboard in the browser, starting the relay first when none answers; prints
+    /// the address when there is no browser to open.
+    #[command(after_help = SETTINGS_HELP)]
+    Open(ServeArgs),
+    /// Print the last lines of the background relay's log (relay.log in the state
+    /// directory); `-f` keeps following it.
+    #[command(after_help = SETTINGS_HELP)]
+    Logs(LogsArgs),
+    /// Install, remove or show the user service (systemd user unit, launchd agent) that keeps
+    /// a relay running.
+    Service(ServiceArgs),
     /// Inspect the configuration.
     #[command(subcommand)]
     Config(ConfigCommand),
@@ -66,6 +90,17 @@ pub enum Command {
     Emit(EmitArgs),
     /// Install, remove or show iorelay's hooks in Claude Code's settings.json.
     Hooks(HooksArgs),
+    /// Print the relay's events as they arrive, one readable line each (or --json), the way
+    /// a dashboard receives them; follows the relay across restarts with no gap and no
+    /// duplicate. The first thing to run when a dashboard shows nothing. Ctrl-C ends it (exit
+    /// 0); exits 2 when no relay listens.
+    #[command(after_help = SETTINGS_HELP)]
+    Tail(TailArgs),
+    /// Stay connected to the relay for a while (default 2m), post probe events and time
+    /// round trips, then report uptime, disconnects, recovery and delivery with a 0-100
+    /// score; exits 1 below --min-score, 2 when no relay listens.
+    #[command(after_help = SETTINGS_HELP)]
+    Check(CheckArgs),
 }
 
 /// Why parsing ended without a command: help or version asked for (`code` 0, print to

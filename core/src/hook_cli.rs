@@ -23,6 +23,11 @@ pub struct EmitArgs {
     /// Relay port (default 8765, or IORELAY_PORT / CLAUDE_MPM_SERVER_PORT).
     #[arg(long)]
     pub port: Option<u16>,
+    /// When no relay answers, launch `iorelay start` in the background (at most once per
+    /// 30 s across all hooks; default off, or IORELAY_AUTOSTART). `hooks install` writes
+    /// hooks with this flag.
+    #[arg(long)]
+    pub autostart: bool,
 }
 
 /// `hooks`: manage iorelay's entries in Claude Code's settings.json.
@@ -59,6 +64,10 @@ pub struct HooksTarget {
     /// The binary the hook runs (default: this executable).
     #[arg(long, value_name = "PATH")]
     pub command: Option<PathBuf>,
+    /// Write hooks that do not start a relay when none runs (by default they run `emit
+    /// --autostart`).
+    #[arg(long)]
+    pub no_autostart: bool,
 }
 
 #[cfg(test)]
@@ -91,6 +100,7 @@ mod tests {
                 deadline_ms: Some(300),
                 host: None,
                 port: Some(9),
+                autostart: false,
             })
         );
     }

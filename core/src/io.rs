@@ -112,6 +112,14 @@ pub enum Input {
         /// What was measured.
         measurement: Measurement,
     },
+    /// The outcome of an [`Output::Cluster`] command (cluster mode): the relay moves its
+    /// cluster link; the engine only moves its clock.
+    Cluster {
+        /// When the outcome arrived.
+        now: Instant,
+        /// What happened.
+        report: crate::cluster::Report,
+    },
 }
 
 /// Something the caller must do, drained from `Engine::poll_output`.
@@ -151,6 +159,9 @@ pub enum Output {
     Persist(StoredEvent),
     /// A client asked the server to stop (`POST /api/shutdown`): shut down as on SIGTERM.
     StopRequested,
+    /// Cluster mode: run this Redis command and feed its outcome back as
+    /// [`Input::Cluster`] (see [`crate::cluster`]).
+    Cluster(crate::cluster::Command),
     /// Something the application may want to know or act on.
     Event(Event),
     /// Nothing more to do now; call `handle_input(Input::Timeout(at))` at `at`, or wait for
@@ -290,6 +301,17 @@ pub enum Event {
         /// The socket was restored by connection state recovery: same id, same rooms. The
         /// application sends what it missed (the auth holds the client's last `offset`).
         recovered: bool,
+    },
+    /// A CONNECT names a pid that is not parked here, and remote recovery is on
+    /// (`Engine::set_remote_recovery`): the application looks for it elsewhere and answers
+    /// with `Engine::resume_connect`. Until then the CONNECT waits.
+    RecoveryLookup {
+        /// The session.
+        session: SessionId,
+        /// The namespace.
+        nsp: String,
+        /// The private id the client asked to recover.
+        pid: String,
     },
     /// A socket left its namespace.
     SocketDisconnected {

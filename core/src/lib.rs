@@ -28,6 +28,14 @@
 //! with [`Relay::restore`] at start) and [`Output::StopRequested`] (shut down as on SIGTERM).
 //! In conformance mode it stands aside and the engine alone answers.
 //!
+//! ## The client
+//!
+//! [`client::Client`] is the engine's mirror: a Socket.IO client with the same contract
+//! (`handle_input`, drain `poll_output` until a timeout, commands that take `now`), whose
+//! outputs ask the runtime to open connections (`HttpRequest`, `WsOpen`) rather than answer
+//! them. It reconnects with a seeded backoff and asks the server to recover each socket.
+//! [`terminal`] holds what `iorelay tail` and `iorelay check` build on it.
+//!
 //! ## Time
 //!
 //! Every input carries `now: Instant`, read once by the runtime. The engine never reads a
@@ -100,17 +108,22 @@
 #![warn(missing_docs)]
 
 pub mod cli;
+pub mod client;
+pub mod cluster;
 pub mod config;
+pub mod dashboard;
 pub mod engine;
 pub mod engineio;
 pub mod hook_cli;
 pub mod hook_settings;
 pub mod http;
 pub mod io;
+pub mod lifecycle;
 pub mod relay;
 pub mod rng;
 pub mod settings;
 pub mod socketio;
+pub mod terminal;
 pub mod time;
 
 pub use config::{Config, EngineIoRoute, Mode, NamespacePolicy, ServerInfo};

@@ -195,8 +195,14 @@ fn api_history_filters_and_pages_like_the_socket_request() {
 fn api_history_refuses_numbers_that_are_not_offsets_with_400() {
     let mut h = relay();
     let cases = [
-        ("?after=abc", r#"after="abc" is not a non-negative integer"#),
-        ("?before=-1", r#"before="-1" is not a non-negative integer"#),
+        (
+            "?after=abc",
+            r#"after="abc" is not an offset (a non-negative integer or a stream id)"#,
+        ),
+        (
+            "?before=-1",
+            r#"before="-1" is not an offset (a non-negative integer or a stream id)"#,
+        ),
         ("?limit=ten", r#"limit="ten" is not a non-negative integer"#),
     ];
     for (i, (query, detail)) in cases.into_iter().enumerate() {

@@ -136,7 +136,7 @@ fn with_a_token_ingest_without_it_is_401_with_a_bearer_challenge_and_nothing_is_
 }
 
 #[test]
-fn with_a_token_every_route_but_health_needs_it() {
+fn with_a_token_every_route_but_health_and_the_dashboard_needs_it() {
     let mut h = with_token();
     let routes = [
         ("GET", "/metrics"),
@@ -151,6 +151,11 @@ fn with_a_token_every_route_but_health_needs_it() {
     }
     let health = request(&mut h, 10, "GET", "/health", "", "");
     assert_eq!(health.reply(10).status, 200);
+    // The page loads without the token, then asks the user for it.
+    for (conn, path) in [(12, "/"), (13, "/assets/config.json")] {
+        let page = request(&mut h, conn, "GET", path, "", "");
+        assert_eq!(page.reply(conn).status, 200, "{path}");
+    }
     let right = format!("Authorization: bearer {TOKEN}\r\n");
     let history = request(&mut h, 11, "GET", "/api/history", &right, "");
     assert_eq!(history.reply(11).status, 200);

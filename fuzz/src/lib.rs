@@ -9,6 +9,8 @@
 //! invariant it promises (a decoder panics or loops, a round trip loses or changes data, the
 //! engine stops draining, answers a request twice, or holds a session without a deadline).
 
+mod client;
+mod cluster;
 mod cursor;
 mod eio;
 mod engine_run;
@@ -16,6 +18,8 @@ mod http1;
 mod relay;
 mod sio;
 
+pub use client::client;
+pub use cluster::cluster_entry;
 pub use eio::{engineio_packet, engineio_payload};
 pub use engine_run::engine;
 pub use http1::{http_chunked, http_head, http_reader};

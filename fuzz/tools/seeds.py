@@ -333,6 +333,35 @@ def engine():
     }
 
 
+@seeds("client")
+def client():
+    # Byte layout (fuzz/src/client.rs): the transport, then steps of [pick a live connection:
+    # 1, index][input kind][details]. Kind 6 + 0 + n sends dictionary message n as text.
+    def text(n, conn_index=0):
+        return bytes([1, conn_index, 6, 0, n])
+
+    def kind(k, conn_index=0):
+        return bytes([1, conn_index, k])
+
+    wait = kind(0) + bytes([0xF4, 0x01])
+    websocket = (b"\x00" + kind(2) + text(0) + text(5) + text(8) + text(1) + kind(5, 0) + bytes([0])
+                 + text(10) + text(11) + kind(4) + bytes([1, 0, 7]) + wait + kind(3) + wait * 8)
+    polling = (b"\x01" + kind(1) + bytes([0, 0, 0]) + kind(1, 1) + bytes([0, 0, 5]) + kind(1, 1)
+               + bytes([0, 0, 1]) + wait * 4)
+    upgrade = (b"\x02" + kind(1) + bytes([0, 0, 0]) + kind(2, 1) + text(2, 1) + kind(1, 2)
+               + bytes([0, 0, 5]) + kind(1, 0) + bytes([0, 0, 4]) + wait * 3)
+    garbage = b"\x00" + kind(2) + text(0) + text(5) + kind(6) + bytes([1, 3, 0, 0xff, 0xfe, 0x00]) + wait * 3
+    refused = b"\x00" + kind(2) + text(0) + text(7) + text(6) + text(12) + wait * 2
+    return {
+        "websocket": websocket,
+        "polling": polling,
+        "upgrade": upgrade,
+        "garbage": garbage,
+        "refused": refused,
+        "empty": b"",
+    }
+
+
 def main(targets):
     for target in targets or sorted(SEEDS):
         directory = os.path.join(ROOT, target)

@@ -58,6 +58,11 @@ pub struct Driver {
     pending: VecDeque<Input>,
     /// The frame of the last payload routed, shared by the recipients of a broadcast.
     frames: FrameMemo,
+    /// Queues routed to since the driver last woke their tasks: each is woken once per
+    /// burst, after every input of the burst was fed (see `OutboundQueue::push_deferred`).
+    to_wake: Vec<Arc<OutboundQueue>>,
+    /// The Redis threads, in cluster mode.
+    cluster: Option<iorelay_std::cluster::ClusterLink>,
 }
 
 enum Wake {
@@ -78,12 +83,22 @@ impl Driver {
             armed: None,
             pending: VecDeque::new(),
             frames: FrameMemo::new(),
+            to_wake: Vec::new(),
+            cluster: None,
         }
+    }
+
+    /// The Redis threads that run the relay's cluster commands.
+    pub fn with_cluster(mut self, link: Option<iorelay_std::cluster::ClusterLink>) -> Self {
+        self.cluster = link;
+        self
     }
 
     /// Runs until `shutdown` fires (or every sender of `inbox` is gone), then shuts the engine
     /// down, routes its last outputs and closes every queue so connections flush and end.
     pub async fn run(mut self, inbox: Receiver<ToDriver>, shutdown: Receiver<()>) {
+        // What the relay wants done before any input (cluster mode's first connect).
+        self.feed(Input::Timeout(Instant::now()));
         loop {
             match self.wait(&inbox, &shutdown).await {
                 Wake::Message(Some(message)) => {
@@ -152,6 +167,7 @@ impl Driver {
     /// Waits for the next thing to do; shutdown first, then messages, then the deadline
     /// (every input moves the engine's clock, so a busy inbox never starves its timers).
     async fn wait(&mut self, inbox: &Receiver<ToDriver>, shutdown: &Receiver<()>) -> Wake {
+        self.wake_routed();
         let timer = &mut self.timer;
         let stop = async {
             if shutdown.recv().await.is_err() {
@@ -215,6 +231,11 @@ impl Driver {
                 log!(Info, "stop requested over HTTP");
                 self.stop_requested = true;
             }
+            Output::Cluster(command) => {
+                if let Some(link) = &self.cluster {
+                    link.run(command);
+                }
+            }
             Output::Event(event) => log!(Debug, "{event:?}"),
             other => log!(Debug, "unhandled output {other:?}"),
         }
@@ -231,12 +252,28 @@ impl Driver {
         self.armed = at;
     }
 
+    /// Wakes the tasks of every queue routed to since the last call.
+    fn wake_routed(&mut self) {
+        for queue in self.to_wake.drain(..) {
+            queue.wake();
+        }
+    }
+
     fn route(&mut self, conn: ConnId, item: Outbound) {
         let Some(queue) = self.conns.get(&conn) else {
             log!(Debug, "conn {}: gone, dropping {item:?}", conn.0);
             return;
         };
-        match queue.push(item) {
+        // A broadcast's messages wait for the end of the burst; anything else (an HTTP reply
+        // a poster waits on before it sends the next event) goes out at once, ahead of them.
+        let deferred = matches!(item, Outbound::Message(_));
+        let (pushed, first) = queue.push_deferred(item);
+        if !deferred {
+            queue.wake();
+        } else if first {
+            self.to_wake.push(Arc::clone(queue));
+        }
+        match pushed {
             Pushed::Queued => {}
             Pushed::Congested => self.pending.push_back(Input::Congestion {
                 now: Instant::now(),

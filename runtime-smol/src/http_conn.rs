@@ -11,6 +11,7 @@
 //! Each request is timed from its head being read to its reply (or 101) being written, and
 //! reported as `Input::Measured` under the route label core gave for its head.
 
+use std::io::Read;
 use std::net::TcpStream;
 use std::time::Instant;
 
@@ -52,7 +53,8 @@ pub async fn serve(
     // The relay's rate limit is per address; read once, it is the same for every request.
     let peer = stream.get_ref().peer_addr().ok().map(|addr| addr.ip());
     let mut buf = vec![0u8; READ_CHUNK];
-    let mut idle_since = Instant::now();
+    let opened_at = Instant::now();
+    let mut idle_since = opened_at;
     let mut head_since: Option<Instant> = None;
     loop {
         let progress = reader.next_request(|head| shared.config.body_limit(head));
@@ -63,7 +65,8 @@ pub async fn serve(
                 } else {
                     idle_since + shared.deadlines.idle
                 };
-                match read_before(stream, &mut buf, deadline, queue).await {
+                let fresh = idle_since == opened_at && !reader.is_mid_request();
+                match read_before(stream, &mut buf, deadline, queue, fresh).await {
                     Some(n) => reader.feed(&buf[..n]),
                     None => return HttpEnd::Closed,
                 }
@@ -174,15 +177,22 @@ fn congestion_ended(conn: ConnId) -> Input {
 }
 
 /// Reads bytes of the next request before `deadline`. `None`: the peer hung up, the deadline
-/// passed, or the queue ended (shutdown) — in each case the connection is done.
+/// passed, or the queue ended (shutdown) — in each case the connection is done. A `fresh`
+/// connection reads at once: its first request usually arrived with it.
 async fn read_before(
     stream: &Async<TcpStream>,
     buf: &mut [u8],
     deadline: Instant,
     queue: &OutboundQueue,
+    fresh: bool,
 ) -> Option<usize> {
     let read = async {
-        match (&*stream).read(buf).await {
+        let read = if fresh {
+            (&*stream).read(buf).await
+        } else {
+            read_when_ready(stream, buf).await
+        };
+        match read {
             Ok(0) | Err(_) => None,
             Ok(n) => Some(n),
         }
@@ -215,7 +225,7 @@ async fn await_reply(
             return queue.next().await;
         }
         let reply = async { Ok(queue.next().await) };
-        let read = async { Err((&*stream).read(buf).await) };
+        let read = async { Err(read_when_ready(stream, buf).await) };
         match reply.or(read).await {
             Ok(item) => return item,
             Err(Ok(0) | Err(_)) => return None,
@@ -223,6 +233,20 @@ async fn await_reply(
                 reader.feed(&buf[..n]);
                 read_ahead += n;
             }
+        }
+    }
+}
+
+/// Reads once the socket is readable. Why not read at once: on a keep-alive connection the
+/// next request (or, while a reply is awaited, anything at all) is rarely there yet, and an
+/// optimistic read is a failed `recv` per request; readiness is the reactor's bookkeeping.
+async fn read_when_ready(stream: &Async<TcpStream>, buf: &mut [u8]) -> std::io::Result<usize> {
+    loop {
+        stream.readable().await?;
+        match stream.get_ref().read(buf) {
+            Err(err) if err.kind() == std::io::ErrorKind::WouldBlock => {}
+            Err(err) if err.kind() == std::io::ErrorKind::Interrupted => {}
+            done => return done,
         }
     }
 }

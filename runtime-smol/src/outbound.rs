@@ -85,6 +85,8 @@ struct State {
     congested: bool,
     closed: bool,
     aborted: bool,
+    /// Pushed to since the last wake (see `push_deferred`).
+    wake_pending: bool,
 }
 
 impl OutboundQueue {
@@ -105,36 +107,54 @@ impl OutboundQueue {
         }
     }
 
-    /// Appends an item; never blocks.
+    /// Appends an item and wakes the connection's task; never blocks.
     pub fn push(&self, item: Outbound) -> Pushed {
-        let pushed = {
-            let mut state = self.lock();
-            if state.closed || state.aborted {
-                return Pushed::Queued;
-            }
-            if matches!(item, Outbound::Close { .. }) {
-                self.ending_tx.close();
-            }
-            // A queue within its bound takes any one item, however large (a history page may
-            // pass the cap on its own): only a client already behind is cut off, so memory
-            // stays under the cap plus one message.
-            let behind = state.unwritten > self.bound;
-            state.unwritten += item.cost();
-            state.items.push_back(item);
-            if behind && state.unwritten > self.hard_cap {
-                state.aborted = true;
-                state.items.clear();
-                self.ending_tx.close();
-                Pushed::Overflowed
-            } else if !state.congested && state.unwritten > self.bound {
-                state.congested = true;
-                Pushed::Congested
-            } else {
-                Pushed::Queued
-            }
-        };
-        let _ = self.wake_tx.try_send(());
+        let (pushed, _) = self.push_deferred(item);
+        self.wake();
         pushed
+    }
+
+    /// Appends an item without waking the connection's task; never blocks. The second value
+    /// is `true` for the first push since the last [`wake`](Self::wake): the caller must wake
+    /// the queue once it has routed the rest of its burst.
+    ///
+    /// Why deferred: a driver that routes several broadcasts in one burst and wakes each
+    /// recipient once at the end lets every connection write the whole burst with one
+    /// `send` — the per-write kernel cost and the task wake-ups, not the copying, are what a
+    /// fan-out spends its time on.
+    pub fn push_deferred(&self, item: Outbound) -> (Pushed, bool) {
+        let mut state = self.lock();
+        if state.closed || state.aborted {
+            return (Pushed::Queued, false);
+        }
+        if matches!(item, Outbound::Close { .. }) {
+            self.ending_tx.close();
+        }
+        // A queue within its bound takes any one item, however large (a history page may
+        // pass the cap on its own): only a client already behind is cut off, so memory
+        // stays under the cap plus one message.
+        let behind = state.unwritten > self.bound;
+        state.unwritten += item.cost();
+        state.items.push_back(item);
+        let first = !std::mem::replace(&mut state.wake_pending, true);
+        let pushed = if behind && state.unwritten > self.hard_cap {
+            state.aborted = true;
+            state.items.clear();
+            self.ending_tx.close();
+            Pushed::Overflowed
+        } else if !state.congested && state.unwritten > self.bound {
+            state.congested = true;
+            Pushed::Congested
+        } else {
+            Pushed::Queued
+        };
+        (pushed, first)
+    }
+
+    /// Wakes the connection's task to write what was pushed.
+    pub fn wake(&self) {
+        self.lock().wake_pending = false;
+        let _ = self.wake_tx.try_send(());
     }
 
     /// The next item, waiting for one; `None` once the queue is closed and empty, or aborted.
@@ -177,6 +197,7 @@ impl OutboundQueue {
                 }
             }
             let _ = self.wake_rx.recv().await;
+            smol::future::yield_now().await;
         }
     }
 

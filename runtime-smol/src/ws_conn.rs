@@ -12,6 +12,7 @@
 //! and are copied out verbatim; close frames go through tungstenite so it knows the
 //! connection is closing.
 
+use std::cell::RefCell;
 use std::io::{self, Read, Write};
 use std::net::{Shutdown, TcpStream};
 use std::sync::{Mutex, MutexGuard, PoisonError};
@@ -60,8 +61,10 @@ async fn read_half(
     shared: &Shared,
     first_bytes: Bytes,
 ) {
-    let mut parsing = absorb(conn, &first_bytes, context, queue, shared).await;
-    let mut buf = vec![0u8; READ_CHUNK];
+    let (messages, stop) = absorb(&first_bytes, context, queue);
+    // It may share the HTTP phase's read buffer: let that go before the connection idles.
+    drop(first_bytes);
+    let mut parsing = forward(conn, messages, stop, shared).await;
     loop {
         // Wait for readiness before reading: this half shares its task with the writing
         // half, and an optimistic `read` would cost a failed `recv` on every wake-up a
@@ -69,17 +72,27 @@ async fn read_half(
         if stream.readable().await.is_err() {
             return;
         }
-        let n = match stream.get_ref().read(&mut buf) {
-            Ok(0) => return,
-            Ok(n) => n,
-            Err(err) if err.kind() == io::ErrorKind::WouldBlock => continue,
-            Err(err) if err.kind() == io::ErrorKind::Interrupted => continue,
+        // Read and parse with no await in between, into the executor thread's buffer: an
+        // idle connection holds no read buffer of its own (it was most of its memory).
+        let read = READ_BUFFER.with_borrow_mut(|buf| match stream.get_ref().read(buf) {
+            Ok(0) => Err(()),
+            Ok(n) if parsing => Ok(Some(absorb(&buf[..n], context, queue))),
+            Ok(_) => Ok(None),
+            Err(err) if err.kind() == io::ErrorKind::WouldBlock => Ok(None),
+            Err(err) if err.kind() == io::ErrorKind::Interrupted => Ok(None),
+            Err(_) => Err(()),
+        });
+        match read {
             Err(_) => return,
-        };
-        if parsing {
-            parsing = absorb(conn, &buf[..n], context, queue, shared).await;
+            Ok(Some((messages, stop))) => parsing = forward(conn, messages, stop, shared).await,
+            Ok(None) => {}
         }
     }
+}
+
+thread_local! {
+    /// The read buffer of the connections this executor thread serves, one at a time.
+    static READ_BUFFER: RefCell<Vec<u8>> = RefCell::new(vec![0; READ_CHUNK]);
 }
 
 /// Why parsing stopped.
@@ -90,20 +103,24 @@ enum Stop {
     Ended,
 }
 
-/// Feeds received bytes to tungstenite and forwards the messages they complete. Returns
-/// whether parsing should go on.
-async fn absorb(
-    conn: ConnId,
+/// Feeds received bytes to tungstenite: queues its control replies and returns the messages
+/// they complete, and why parsing stopped, if it did.
+fn absorb(
     bytes: &[u8],
     context: &Mutex<WebSocketContext>,
     queue: &OutboundQueue,
-    shared: &Shared,
-) -> bool {
+) -> (Vec<Frame>, Option<Stop>) {
     let mut control = Vec::new();
-    let (messages, stop) = parse(&mut lock(context), bytes, &mut control);
+    let parsed = parse(&mut lock(context), bytes, &mut control);
     if !control.is_empty() {
         queue.push(Outbound::Control(Bytes::from(control)));
     }
+    parsed
+}
+
+/// Hands the messages to the driver, and the end of parsing if it ended. Returns whether
+/// parsing should go on.
+async fn forward(conn: ConnId, messages: Vec<Frame>, stop: Option<Stop>, shared: &Shared) -> bool {
     for frame in messages {
         let input = Input::WsMessage {
             now: Instant::now(),

@@ -58,7 +58,7 @@ pub fn send(host: &str, port: u16, request: &Request<'_>, deadline: Instant) -> 
     read_reply(&mut stream, deadline)
 }
 
-fn resolve(host: &str, port: u16) -> io::Result<SocketAddr> {
+pub(crate) fn resolve(host: &str, port: u16) -> io::Result<SocketAddr> {
     (host, port).to_socket_addrs()?.next().ok_or_else(|| {
         io::Error::new(
             io::ErrorKind::NotFound,
@@ -94,7 +94,7 @@ fn encode(host: &str, port: u16, request: &Request<'_>) -> Vec<u8> {
     bytes
 }
 
-fn read_reply(stream: &mut TcpStream, deadline: Instant) -> io::Result<Reply> {
+pub(crate) fn read_reply(stream: &mut TcpStream, deadline: Instant) -> io::Result<Reply> {
     let mut buf = Vec::with_capacity(1024);
     let mut chunk = [0u8; 8192];
     loop {

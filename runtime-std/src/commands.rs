@@ -8,7 +8,7 @@ use std::io::Write as _;
 use iorelay_core::cli::{ClientArgs, Command, ConfigCommand, ServeArgs};
 use iorelay_core::settings::Settings;
 
-use crate::{control, settings_io};
+use crate::{control, daemon, lifecycle, settings_io};
 
 /// Runs `command` if it is not `serve`; returns its exit code, or gives `serve`'s arguments
 /// back for the binary's own server.
@@ -37,8 +37,15 @@ pub fn run(binary: &str, command: Command) -> Result<i32, ServeArgs> {
             }
             Err(code) => code,
         }),
+        Command::Start(args) => Ok(lifecycle::start(binary, &args)),
+        Command::Restart(args) => Ok(lifecycle::restart(binary, &args)),
+        Command::Open(args) => Ok(lifecycle::open(binary, &args)),
+        Command::Logs(args) => Ok(lifecycle::logs::main(binary, &args)),
+        Command::Service(args) => Ok(lifecycle::service::main(binary, &args)),
         Command::Emit(args) => Ok(crate::emit::main(&args)),
         Command::Hooks(args) => Ok(crate::hooks::main(&args)),
+        Command::Tail(args) => Ok(crate::watch::tail(binary, &args)),
+        Command::Check(args) => Ok(crate::watch::check(binary, &args)),
         other => {
             eprintln!("{binary}: {other:?} is not supported by this binary");
             Ok(2)
@@ -55,6 +62,24 @@ pub fn serve_settings(binary: &str, args: &ServeArgs) -> Result<Settings, i32> {
         eprintln!("{binary}: {message}");
         1
     })
+}
+
+/// Everything `serve` does before its server: resolves the settings, sets up logging (level
+/// and format), and with `--daemon` detaches into the background ([`daemon::detach`]).
+///
+/// # Errors
+/// The exit code (1) after printing why: the settings do not resolve, or a background relay
+/// cannot write its state directory or log.
+pub fn prepare_serve(binary: &str, args: &ServeArgs) -> Result<Settings, i32> {
+    let settings = serve_settings(binary, args)?;
+    crate::log::init(&settings.log, settings.log_format);
+    if args.daemon {
+        daemon::detach(std::path::Path::new(&settings.state_dir)).map_err(|message| {
+            eprintln!("{binary}: {message}");
+            1
+        })?;
+    }
+    Ok(settings)
 }
 
 fn with_client(binary: &str, args: &ClientArgs, command: impl FnOnce(&Settings) -> i32) -> i32 {

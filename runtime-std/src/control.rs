@@ -138,6 +138,15 @@ pub fn stop(binary: &str, host: &str, port: u16, token: Option<&str>) -> i32 {
     let until = Instant::now() + STOP_WAIT;
     while Instant::now() < until {
         if probe(host, port) == Probe::Nothing {
+            // The port closes before the history store is flushed and its lock released; a
+            // relay started right after (`restart`, `stop && start`) needs both.
+            if let Some(pid) = health["pid"].as_u64().and_then(|p| u32::try_from(p).ok()) {
+                if is_local(host) {
+                    while crate::daemon::running(pid) && Instant::now() < until {
+                        std::thread::sleep(Duration::from_millis(20));
+                    }
+                }
+            }
             println!("stopped {who}");
             return 0;
         }
@@ -170,8 +179,16 @@ pub fn busy_port(binary: &str, host: &str, port: u16) -> String {
     }
 }
 
+/// The dashboard's address for a relay configured on `host:port` (a wildcard host is
+/// reached on loopback).
+#[must_use]
+pub fn dashboard_url(host: &str, port: u16) -> String {
+    format!("http://{}/", address(client_host(host), port))
+}
+
 /// "iorelay 0.1.0 (pid 42, up 3s)".
-fn holder(health: &Value) -> String {
+#[must_use]
+pub fn holder(health: &Value) -> String {
     let version = health["version"].as_str().unwrap_or("?");
     let uptime = health["uptime_s"]
         .as_u64()
@@ -179,7 +196,9 @@ fn holder(health: &Value) -> String {
     format!("iorelay {version} (pid {}, up {uptime})", health["pid"])
 }
 
-fn other_program(port: u16) -> String {
+/// What a port held by something that is not an iorelay is called.
+#[must_use]
+pub fn other_program(port: u16) -> String {
     format!("port {port} is in use by another program (it does not answer /health as iorelay)")
 }
 
@@ -233,7 +252,16 @@ fn duration(seconds: u64) -> String {
     }
 }
 
-fn client_host(host: &str) -> &str {
+/// Whether `host` is this machine, so a pid `/health` reports is one of its processes.
+fn is_local(host: &str) -> bool {
+    let bare = host.trim_start_matches('[').trim_end_matches(']');
+    bare.eq_ignore_ascii_case("localhost")
+        || bare
+            .parse::<std::net::IpAddr>()
+            .is_ok_and(|ip| ip.is_loopback() || ip.is_unspecified())
+}
+
+pub(crate) fn client_host(host: &str) -> &str {
     match host {
         "0.0.0.0" => "127.0.0.1",
         "::" | "[::]" => "::1",
@@ -241,7 +269,9 @@ fn client_host(host: &str) -> &str {
     }
 }
 
-fn address(host: &str, port: u16) -> String {
+/// `host:port`, with an IPv6 host in brackets.
+#[must_use]
+pub fn address(host: &str, port: u16) -> String {
     if host.contains(':') {
         format!("[{host}]:{port}")
     } else {
@@ -271,6 +301,22 @@ mod tests {
             "iorelay 0.1.0 is running on 127.0.0.1:8765\n  pid       42\n  uptime    1h 2m 5s\n  \
              clients   2 sessions, 3 sockets\n  events    delivered 9, received 10\n"
         );
+    }
+
+    #[test]
+    fn the_dashboard_of_a_wildcard_address_is_reached_on_loopback() {
+        assert_eq!(dashboard_url("0.0.0.0", 8765), "http://127.0.0.1:8765/");
+        assert_eq!(dashboard_url("::", 9000), "http://[::1]:9000/");
+        assert_eq!(dashboard_url("localhost", 1), "http://localhost:1/");
+    }
+
+    #[test]
+    fn loopback_and_wildcard_hosts_are_local() {
+        for host in ["127.0.0.1", "localhost", "::1", "[::1]", "0.0.0.0", "::"] {
+            assert!(is_local(host), "{host}");
+        }
+        assert!(!is_local("192.0.2.1"));
+        assert!(!is_local("relay.example"));
     }
 
     #[test]

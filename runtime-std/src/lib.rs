@@ -1,7 +1,8 @@
 //! iorelay on blocking std threads (the `iorelay-std` binary), and the helpers both runtimes
 //! share (logging, signals, seeds, the websocket handshake reply, websocket data frames, the
-//! settings' IO, the commands that talk to a running relay: status, stop, config show, and
-//! the persistent event history in [`store`]).
+//! settings' IO, the commands that talk to a running relay: status, stop, config show, the
+//! commands that run one in the background: start, restart, open, logs, service (in
+//! [`lifecycle`] and [`daemon`]), and the persistent event history in [`store`]).
 //!
 //! Why the shared helpers live here: they do IO, so they cannot live in core, and this crate
 //! depends on no async crate, so the smol runtime can reuse them (DESIGN §1). The runtime
@@ -64,14 +65,19 @@
 //! | thread stacks | 256 KiB per connection thread |
 
 pub mod client;
+pub mod cluster;
 pub mod commands;
 pub mod control;
+pub mod daemon;
 pub mod emit;
 pub mod hooks;
+pub mod lifecycle;
 pub mod log;
+pub mod mem_stream;
 pub mod persist;
 pub mod process;
 pub mod protect;
 pub mod settings_io;
 pub mod store;
+pub mod watch;
 pub mod wsframe;

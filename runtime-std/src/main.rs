@@ -10,8 +10,12 @@ fn main() {
     let code = match cli::parse("iorelay-std", std::env::args_os()) {
         Ok(command) => match commands::run("iorelay-std", command) {
             Ok(code) => code,
-            Err(args) => match commands::serve_settings("iorelay-std", &args) {
-                Ok(settings) => server::serve(&settings),
+            Err(args) => match commands::prepare_serve("iorelay-std", &args) {
+                Ok(settings) => {
+                    let code = server::serve(&settings);
+                    iorelay_std::daemon::stopped();
+                    code
+                }
                 Err(code) => code,
             },
         },

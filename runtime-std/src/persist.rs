@@ -22,11 +22,15 @@ use iorelay_core::{Output, Relay};
 use crate::emit;
 use crate::emit::breaker_file::BreakerFile;
 use crate::emit::spool::Spool;
+use crate::emit::EmitOptions;
 use crate::log;
 use crate::store::{self, CommitReport, Store, StoreConfig};
 
 /// How often the hooks' breaker and spool are looked at for `/metrics`.
-pub const HOOK_WATCH_EVERY: Duration = Duration::from_secs(5);
+pub const HOOK_WATCH_EVERY: Duration = Duration::from_secs(2);
+
+/// How long one delivery of spooled events to this relay may take.
+const SELF_DELIVERY: Duration = Duration::from_secs(1);
 
 /// Where measurements go: the driver's inbox, without blocking.
 pub type Reporter = Arc<dyn Fn(Measurement) + Send + Sync>;
@@ -84,7 +88,11 @@ impl Persistence {
         }
         let persistence = Self {
             store: opened.store,
-            watching: watch_hooks(PathBuf::from(&settings.state_dir), report),
+            watching: watch_hooks(
+                PathBuf::from(&settings.state_dir),
+                self_delivery(settings, relay.engine().config().server.port),
+                report,
+            ),
         };
         log!(
             Info,
@@ -170,9 +178,12 @@ impl Persistence {
 }
 
 /// Starts a thread that reports the hooks' breaker and spool size every
-/// [`HOOK_WATCH_EVERY`] until the returned flag is cleared. The hooks are other processes;
-/// their state files are all the relay can see of them.
-fn watch_hooks(state_dir: PathBuf, report: Reporter) -> Arc<AtomicBool> {
+/// [`HOOK_WATCH_EVERY`] until the returned flag is cleared, and delivers to this relay (with
+/// `deliver`'s address and token) what hooks spooled while it was up: events a hook spooled
+/// after the drain at start, because it found the port closed a moment before this relay
+/// listened (autostart makes that common), would otherwise wait for the next hook. The
+/// hooks are other processes; their state files are all the relay can see of them.
+fn watch_hooks(state_dir: PathBuf, deliver: EmitOptions, report: Reporter) -> Arc<AtomicBool> {
     let watching = Arc::new(AtomicBool::new(true));
     let running = Arc::clone(&watching);
     let look = move || {
@@ -181,16 +192,38 @@ fn watch_hooks(state_dir: PathBuf, report: Reporter) -> Arc<AtomicBool> {
         while running.load(Ordering::Relaxed) {
             report(hook_measurement(breaker.state(), spool.pending_bytes()));
             std::thread::sleep(HOOK_WATCH_EVERY);
+            if running.load(Ordering::Relaxed) && spool.pending() {
+                let sent = emit::run::deliver_spooled(&deliver, Instant::now() + SELF_DELIVERY);
+                if sent > 0 {
+                    log!(
+                        Info,
+                        "delivered {sent} events hooks spooled while the relay was up"
+                    );
+                }
+            }
         }
     };
     if let Err(err) = std::thread::Builder::new()
         .name("hook-watch".to_owned())
-        .stack_size(64 * 1024)
+        .stack_size(256 * 1024)
         .spawn(look)
     {
         log!(Warn, "cannot watch the hooks' state: {err}");
     }
     watching
+}
+
+/// How the hook watcher reaches this relay: loopback for a wildcard host, the bound port,
+/// the token.
+fn self_delivery(settings: &Settings, port: u16) -> EmitOptions {
+    let mut options = EmitOptions::from_settings(settings, false, None);
+    options.port = port;
+    if options.host == "0.0.0.0" {
+        options.host = "127.0.0.1".to_owned();
+    } else if options.host == "::" || options.host == "[::]" {
+        options.host = "::1".to_owned();
+    }
+    options
 }
 
 /// The measurement the hooks' persisted breaker and spool size become.

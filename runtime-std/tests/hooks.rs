@@ -47,7 +47,7 @@ fn install_install_uninstall_leaves_settings_byte_identical() {
     assert!(dry.status.success(), "{dry:?}");
     let diff = String::from_utf8(dry.stdout).unwrap();
     assert!(
-        diff.contains("+            \"command\": \"/opt/iorelay/bin/iorelay emit\","),
+        diff.contains("+            \"command\": \"/opt/iorelay/bin/iorelay emit --autostart\","),
         "{diff}"
     );
     assert_eq!(std::fs::read_to_string(&settings).unwrap(), ORIGINAL);

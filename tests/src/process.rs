@@ -86,9 +86,26 @@ impl Server {
     /// If the binary cannot start or prints no listening line on 127.0.0.1 in time.
     #[must_use]
     pub fn start(label: &str, binary: PathBuf, args: &[&str], env: &[(&str, &str)]) -> Self {
+        Self::start_on(label, binary, 0, args, env)
+    }
+
+    /// Like [`Server::start`], on `port` (0: any free one), so a restarted server can take
+    /// the port its predecessor had.
+    ///
+    /// # Panics
+    /// As [`Server::start`].
+    #[must_use]
+    pub fn start_on(
+        label: &str,
+        binary: PathBuf,
+        port: u16,
+        args: &[&str],
+        env: &[(&str, &str)],
+    ) -> Self {
         let scratch = scratch_dir();
+        let port_text = port.to_string();
         let mut child = Command::new(&binary)
-            .args(["serve", "--port", "0", "--log", "warn"])
+            .args(["serve", "--port", &port_text, "--log", "warn"])
             .args(args)
             .env_remove("IORELAY_LOG")
             .env_remove("IORELAY_CONFIG")
@@ -206,15 +223,25 @@ impl Server {
         sid
     }
 
-    /// Polls `/health` until it reports `count` sessions (bounded by [`WAIT`]).
+    /// Waits (bounded by [`WAIT`]) until `/health` counts `count` Engine.IO sessions.
     pub fn await_sessions(&self, count: u64) {
+        self.await_health("sessions", count);
+    }
+
+    /// Waits (bounded by [`WAIT`]) until `/health` counts `count` connected Socket.IO sockets:
+    /// the clients have joined, not only opened a session.
+    pub fn await_sockets(&self, count: u64) {
+        self.await_health("sockets", count);
+    }
+
+    fn await_health(&self, field: &str, count: u64) {
         let deadline = Instant::now() + WAIT;
         loop {
             let health = self.get("/health").json();
-            if health["sessions"] == count {
+            if health[field] == count {
                 return;
             }
-            assert!(Instant::now() < deadline, "sessions stayed {health}");
+            assert!(Instant::now() < deadline, "{field} stayed {health}");
             thread::sleep(Duration::from_millis(10));
         }
     }

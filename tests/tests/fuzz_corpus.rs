@@ -25,6 +25,8 @@ const TARGETS: &[(&str, Body)] = &[
     ("http_reader", bodies::http_reader),
     ("engine", bodies::engine),
     ("relay_ingest", bodies::relay_ingest),
+    ("client", bodies::client),
+    ("cluster_entry", bodies::cluster_entry),
 ];
 
 fn fuzz_dir() -> PathBuf {

@@ -98,7 +98,7 @@ pub(super) fn on_event(
             };
             let rest: Vec<&[u8]> = list[1..].iter().map(|raw| raw.get().as_bytes()).collect();
             let emit = Emit {
-                data: super::sio_dispatch::join_json_array(rest.into_iter()),
+                data: crate::socketio::json::join_json_array(rest.into_iter()),
                 attachments: attachments.to_vec(),
                 volatile: false,
             };

@@ -16,6 +16,8 @@ mod sio_dispatch;
 use std::collections::{BTreeMap, HashMap, VecDeque};
 use std::time::Instant;
 
+use bytes::Bytes;
+
 pub use commands::{Emit, Target};
 pub use guard::Refusals;
 pub use introspect::{ConnectionInfo, SocketInfo, TransportCounts};
@@ -51,6 +53,11 @@ pub struct Engine {
     next_socket: u64,
     /// Requests and CONNECTs refused by origin or token.
     refusals: Refusals,
+    /// CONNECTs naming a pid not parked here ask the application first
+    /// ([`Event::RecoveryLookup`]): cluster mode, where another node may have parked it.
+    remote_recovery: bool,
+    /// The CONNECTs waiting for such a lookup: their auth, by session and namespace.
+    lookups: HashMap<(SessionId, String), Bytes>,
 }
 
 impl Engine {
@@ -83,7 +90,21 @@ impl Engine {
             next_session: 0,
             next_socket: 0,
             refusals: Refusals::default(),
+            remote_recovery: false,
+            lookups: HashMap::new(),
         }
+    }
+
+    /// Turns on lookups of pids parked elsewhere (see [`Event::RecoveryLookup`]); without
+    /// recovery (`recovery_window` unset) it changes nothing.
+    pub fn set_remote_recovery(&mut self, on: bool) {
+        self.remote_recovery = on;
+    }
+
+    /// The socket parked here under `pid`, if its window has not ended.
+    #[must_use]
+    pub fn parked(&self, pid: &str) -> Option<&Parked> {
+        self.recovery.as_ref()?.get(self.now, pid)
     }
 
     /// The configuration the engine runs with.
@@ -122,7 +143,7 @@ impl Engine {
                 self.on_queue_overflow(conn);
             }
             // Measurements are the relay's business; for the engine they only move the clock.
-            Input::Measured { now, .. } => self.advance(now),
+            Input::Measured { now, .. } | Input::Cluster { now, .. } => self.advance(now),
             Input::ConnClosed { now, conn } => {
                 self.advance(now);
                 self.on_conn_closed(conn);

@@ -3,7 +3,7 @@
 
 use std::collections::BTreeSet;
 
-use bytes::{BufMut, Bytes, BytesMut};
+use bytes::Bytes;
 
 use super::client::Socket;
 use super::Engine;
@@ -14,6 +14,7 @@ use crate::socketio::ack::AckTable;
 use crate::socketio::binary::{Progress, Reassembly};
 use crate::socketio::event::split_event;
 use crate::socketio::packet::{Limits, Packet, PacketKind};
+use crate::socketio::recovery::Parked;
 
 impl Engine {
     pub(super) fn on_raw_message(&mut self, id: SessionId, message: Frame) {
@@ -100,27 +101,83 @@ impl Engine {
         if !self.connect_authorized(id, &packet.nsp, &auth) {
             return;
         }
+        if let Some(pid) = self.pid_to_look_up(&packet.nsp, &auth) {
+            // Another node may have parked it: the application looks (Event::RecoveryLookup)
+            // and answers with `resume_connect`.
+            self.lookups.insert((id, packet.nsp.clone()), auth);
+            self.out.push_back(Output::Event(Event::RecoveryLookup {
+                session: id,
+                nsp: packet.nsp,
+                pid,
+            }));
+            return;
+        }
+        let identity = self.socket_identity(&packet.nsp, &auth);
+        self.finish_connect(id, packet.nsp, auth, identity);
+    }
+
+    /// The pid a CONNECT asks to recover when remote lookups are on and no socket is parked
+    /// here under it.
+    fn pid_to_look_up(&self, nsp: &str, auth: &Bytes) -> Option<String> {
+        if !self.remote_recovery {
+            return None;
+        }
+        let table = self.recovery.as_ref()?;
+        let pid = serde_json::from_slice::<RecoveryAuth>(auth).ok()?.pid?;
+        let here = table.get(self.now, &pid).is_some_and(|p| p.nsp == nsp);
+        (!here).then_some(pid)
+    }
+
+    /// Ends a CONNECT held for a [`Event::RecoveryLookup`]: `found` is the socket parked
+    /// elsewhere under the pid it asked for (its pid and identity), `None` when there is none;
+    /// the socket then gets fresh ids, as any CONNECT naming an unknown pid. Nothing happens
+    /// when the session closed meanwhile.
+    pub fn resume_connect(
+        &mut self,
+        session: SessionId,
+        nsp: &str,
+        found: Option<(String, Parked)>,
+    ) {
+        let Some(auth) = self.lookups.remove(&(session, nsp.to_owned())) else {
+            return;
+        };
+        if self.clients.get(&session).is_none_or(|c| c.sio.is_none()) {
+            return;
+        }
+        let identity = match found {
+            Some((pid, parked)) if parked.nsp == nsp => (parked.sid, Some(pid), parked.rooms, true),
+            _ => self.socket_identity(nsp, &auth),
+        };
+        self.finish_connect(session, nsp.to_owned(), auth, identity);
+    }
+
+    fn finish_connect(
+        &mut self,
+        id: SessionId,
+        nsp: String,
+        auth: Bytes,
+        (sid, pid, rooms, recovered): (String, Option<String>, BTreeSet<String>, bool),
+    ) {
         let socket_id = SocketId(self.next_socket);
         self.next_socket += 1;
-        let (sid, pid, rooms, recovered) = self.socket_identity(&packet.nsp, &auth);
         let Some(sio) = self.clients.get_mut(&id).and_then(|c| c.sio.as_mut()) else {
             return;
         };
-        sio.sockets.insert(packet.nsp.clone(), socket_id);
+        sio.sockets.insert(nsp.clone(), socket_id);
         sio.connect_deadline = None;
-        self.rooms.add_socket(&packet.nsp, socket_id);
+        self.rooms.add_socket(&nsp, socket_id);
         for room in &rooms {
-            self.rooms.join(&packet.nsp, room, socket_id);
+            self.rooms.join(&nsp, room, socket_id);
         }
         let reply = match &pid {
-            Some(pid) => Packet::connect_ok_recoverable(&packet.nsp, &sid, pid),
-            None => Packet::connect_ok(&packet.nsp, &sid),
+            Some(pid) => Packet::connect_ok_recoverable(&nsp, &sid, pid),
+            None => Packet::connect_ok(&nsp, &sid),
         };
         self.sockets.insert(
             socket_id,
             Socket {
                 session: id,
-                nsp: packet.nsp.clone(),
+                nsp: nsp.clone(),
                 sid,
                 pid,
                 rooms,
@@ -134,7 +191,7 @@ impl Engine {
         self.out.push_back(Output::Event(Event::SocketConnected {
             socket: socket_id,
             session: id,
-            nsp: packet.nsp,
+            nsp,
             auth,
             recovered,
         }));
@@ -172,7 +229,8 @@ impl Engine {
         let Ok((name, args)) = split_event(&data) else {
             return;
         };
-        let args = join_json_array(args.iter().map(|raw| raw.get().as_bytes()));
+        let args =
+            crate::socketio::json::join_json_array(args.iter().map(|raw| raw.get().as_bytes()));
         if self.config.mode == Mode::Conformance {
             super::conformance::on_event(self, socket, &name, &args, &attachments, packet.id);
         }
@@ -211,18 +269,4 @@ impl Engine {
 #[derive(serde::Deserialize)]
 struct RecoveryAuth {
     pid: Option<String>,
-}
-
-/// `[a,b,…]` from already-valid JSON texts, in one buffer.
-pub(super) fn join_json_array<'a>(items: impl Iterator<Item = &'a [u8]>) -> Bytes {
-    let mut buf = BytesMut::new();
-    buf.put_u8(b'[');
-    for (i, item) in items.enumerate() {
-        if i > 0 {
-            buf.put_u8(b',');
-        }
-        buf.put_slice(item);
-    }
-    buf.put_u8(b']');
-    buf.freeze()
 }

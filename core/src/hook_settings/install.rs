@@ -70,17 +70,19 @@ fn group<'a>(command: &'a str, tool_event: bool, run_async: bool) -> Group<'a> {
     }
 }
 
-/// The hook `command` for the binary at `binary`: `<binary> emit`, quoted for the shell
-/// Claude Code runs it with when the path needs it.
+/// The hook `command` for the binary at `binary`: `<binary> emit`, with `--autostart` when
+/// the hook should start a relay that is not running, the path quoted for the shell Claude
+/// Code runs it with when it needs it.
 #[must_use]
-pub fn hook_command(binary: &str) -> String {
+pub fn hook_command(binary: &str, autostart: bool) -> String {
     let plain = binary
         .chars()
         .all(|c| c.is_ascii_alphanumeric() || "/._-+:@%~".contains(c));
+    let flag = if autostart { " --autostart" } else { "" };
     if plain && !binary.is_empty() {
-        format!("{binary} emit")
+        format!("{binary} emit{flag}")
     } else {
-        format!("'{}' emit", binary.replace('\'', r"'\''"))
+        format!("'{}' emit{flag}", binary.replace('\'', r"'\''"))
     }
 }
 

@@ -145,10 +145,25 @@ fn settings_of_the_wrong_shape_are_refused() {
 
 #[test]
 fn commands_are_quoted_when_the_path_needs_it() {
-    assert_eq!(hook_command("/usr/bin/iorelay"), "/usr/bin/iorelay emit");
     assert_eq!(
-        hook_command("/Users/a b/iorelay"),
+        hook_command("/usr/bin/iorelay", false),
+        "/usr/bin/iorelay emit"
+    );
+    assert_eq!(
+        hook_command("/Users/a b/iorelay", false),
         "'/Users/a b/iorelay' emit"
     );
-    assert_eq!(hook_command("/x/it's"), r"'/x/it'\''s' emit");
+    assert_eq!(hook_command("/x/it's", false), r"'/x/it'\''s' emit");
+}
+
+#[test]
+fn autostarting_hooks_pass_the_flag_after_emit() {
+    assert_eq!(
+        hook_command("/usr/bin/iorelay", true),
+        "/usr/bin/iorelay emit --autostart"
+    );
+    assert_eq!(
+        hook_command("/Users/a b/iorelay", true),
+        "'/Users/a b/iorelay' emit --autostart"
+    );
 }

@@ -37,6 +37,15 @@ impl Response {
         self
     }
 
+    /// The value of the first header field named `name` (any case), if there is one.
+    #[must_use]
+    pub fn header_value(&self, name: &str) -> Option<&str> {
+        self.headers
+            .iter()
+            .find(|(field, _)| field.eq_ignore_ascii_case(name))
+            .map(|(_, value)| value.as_str())
+    }
+
     /// Sets the body and its Content-Type, replacing an earlier Content-Type.
     #[must_use]
     pub fn body(mut self, content_type: &'static str, body: impl Into<Bytes>) -> Self {

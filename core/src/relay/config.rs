@@ -33,6 +33,8 @@ pub struct RelayConfig {
     pub history_default_limit: usize,
     /// Largest `limit` a client or `/api/history` may ask for.
     pub history_max_limit: usize,
+    /// How many events the dashboard keeps and loads (it pages history up to this many).
+    pub dashboard_events: usize,
     /// Events older than this leave the history (and the store).
     pub retention_age: Duration,
     /// How many events the persistent store keeps.
@@ -47,6 +49,8 @@ pub struct RelayConfig {
     pub batch: BatchPolicy,
     /// The token, the ingest rate limit and the connection caps.
     pub protection: Protection,
+    /// Cluster mode: the Redis stream shared with other relays (off without a URL).
+    pub cluster: crate::cluster::ClusterConfig,
 }
 
 impl RelayConfig {
@@ -175,6 +179,7 @@ impl Default for RelayConfig {
             volatile_types: Vec::new(),
             history_default_limit: 100,
             history_max_limit: 1000,
+            dashboard_events: 10_000,
             retention_age: Duration::from_secs(7 * 24 * 3600),
             retention_count: 100_000,
             routes: default_routes(),
@@ -182,6 +187,7 @@ impl Default for RelayConfig {
             retry: RetryPolicy::default(),
             batch: BatchPolicy::default(),
             protection: Protection::default(),
+            cluster: crate::cluster::ClusterConfig::default(),
         }
     }
 }

@@ -43,6 +43,12 @@ impl DedupWindow {
         true
     }
 
+    /// Whether `id` is in the window.
+    #[must_use]
+    pub fn contains(&self, id: &str) -> bool {
+        self.seen.contains(id)
+    }
+
     /// Ids remembered now.
     #[must_use]
     pub fn len(&self) -> usize {

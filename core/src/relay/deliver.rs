@@ -27,6 +27,9 @@ impl Relay {
     /// Numbers, remembers, persists and delivers each draft, in order; drafts whose id was
     /// seen within the window are dropped and counted.
     pub(super) fn accept(&mut self, drafts: Vec<Draft<'_>>) -> Accepted {
+        if self.cluster.is_some() {
+            return self.accept_clustered(drafts);
+        }
         let mut result = Accepted::default();
         for draft in drafts {
             let id = draft.id.clone().unwrap_or_else(|| self.rng.id());
@@ -35,7 +38,7 @@ impl Relay {
                 self.stats.events_deduplicated += 1;
                 continue;
             }
-            let event = Arc::new(self.canonical(id, &draft));
+            let event = Arc::new(self.canonical_json(id, &draft, Some(self.next_offset)));
             self.next_offset += 1;
             self.stats.events_in += 1;
             result.accepted += 1;
@@ -47,13 +50,19 @@ impl Relay {
         result
     }
 
-    /// The canonical event for a draft, numbered with the next offset.
-    fn canonical(&self, id: String, draft: &Draft<'_>) -> RelayEvent {
+    /// The canonical event for a draft, numbered with `offset`; with `None` its JSON has no
+    /// offset yet (cluster mode: the stream gives it one) and its offset reads 0.
+    pub(super) fn canonical_json(
+        &self,
+        id: String,
+        draft: &Draft<'_>,
+        offset: Option<u64>,
+    ) -> RelayEvent {
         let received_at_ms = self.clock.unix_ms(self.now);
         let received_at = clock::iso8601(received_at_ms);
         let canonical = Canonical {
             id: &id,
-            offset: self.next_offset.to_string(),
+            offset: offset.map(crate::cluster::stream_id::offset_text),
             kind: &draft.kind,
             subtype: &draft.subtype,
             hook_event_name: draft.hook_event_name.as_deref(),
@@ -71,7 +80,7 @@ impl Relay {
         };
         let json = serde_json::to_vec(&canonical).unwrap_or_default();
         RelayEvent {
-            offset: self.next_offset,
+            offset: offset.unwrap_or_default(),
             id,
             received_at_ms,
             kind: draft.kind.clone(),
@@ -85,7 +94,7 @@ impl Relay {
 
     /// Sends an event to the default namespace's subscribers it matches, and to the typed
     /// namespaces its routes name.
-    fn deliver(&mut self, event: &Arc<RelayEvent>) {
+    pub(super) fn deliver(&mut self, event: &Arc<RelayEvent>) {
         let name = default_name(self.config.profile, event);
         let recipients = self.matching("/", event);
         self.send_to("/", name, event, recipients);
@@ -160,11 +169,18 @@ impl Relay {
                 let Some(subscriber) = self.subscribers.remove(socket) else {
                     return;
                 };
-                if let (Some(parked), Some(pid)) = (self.parked.as_mut(), subscriber.pid.clone()) {
-                    if reason.is_recoverable() {
-                        parked.park(self.now, pid, subscriber);
+                if let Some(pid) = subscriber.pid.clone() {
+                    if self.parked.is_some() && reason.is_recoverable() {
+                        // In cluster mode the client may come back on another node.
+                        self.save_session(&pid, &subscriber);
+                        if let Some(parked) = self.parked.as_mut() {
+                            parked.park(self.now, pid, subscriber);
+                        }
                     }
                 }
+            }
+            Event::RecoveryLookup { session, nsp, pid } => {
+                self.look_up_session(*session, nsp, pid);
             }
             Event::Message {
                 socket,
@@ -336,7 +352,10 @@ impl Relay {
 /// that track offsets (Socket.IO connection state recovery reads the last argument).
 pub(super) fn live_emit(name: &str, event: &RelayEvent, offsets: bool) -> Emit {
     if offsets {
-        let offset = format!("\"{}\"", event.offset);
+        let offset = format!(
+            "\"{}\"",
+            crate::cluster::stream_id::offset_text(event.offset)
+        );
         Emit::new(name, &[&event.json, offset.as_bytes()])
     } else {
         Emit::new(name, &[&event.json])

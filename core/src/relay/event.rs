@@ -51,7 +51,8 @@ pub struct StoredEvent {
 #[derive(Serialize)]
 pub(crate) struct Canonical<'a> {
     pub id: &'a str,
-    pub offset: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub offset: Option<String>,
     #[serde(rename = "type")]
     pub kind: &'a str,
     pub subtype: &'a str,

@@ -16,6 +16,7 @@ use super::admission::{is_loopback, Refusal};
 use super::exposition::{Exposition, Kind};
 use super::ratelimit::retry_after_secs;
 use super::Relay;
+use crate::dashboard;
 use crate::http::{bearer_token, error_response, token_matches, RequestHead, Response};
 
 /// What the relay's checks and the runtimes' connection caps refused.
@@ -51,7 +52,9 @@ impl Relay {
             }
         }
         let expected = self.config.protection.token.as_deref()?;
-        if head.path == "/health" {
+        // The page must load to ask for the token; it holds no events (it fetches them over
+        // Socket.IO, with the token in its CONNECT auth).
+        if head.path == "/health" || dashboard::is_dashboard_path(&head.path) {
             return None;
         }
         if bearer_token(head).is_some_and(|token| token_matches(token, expected)) {

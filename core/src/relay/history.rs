@@ -186,8 +186,9 @@ impl Page {
     }
 }
 
-/// An offset given as a number or a string of digits (Socket.IO offsets are strings).
-pub(super) fn offset<'de, D: serde::Deserializer<'de>>(de: D) -> Result<Option<u64>, D::Error> {
+/// An offset given as a number, a string of digits, or a stream id (`1700000000000-2`, cluster
+/// mode): Socket.IO offsets are strings.
+pub(crate) fn offset<'de, D: serde::Deserializer<'de>>(de: D) -> Result<Option<u64>, D::Error> {
     #[derive(Deserialize)]
     #[serde(untagged)]
     enum Either {
@@ -197,10 +198,9 @@ pub(super) fn offset<'de, D: serde::Deserializer<'de>>(de: D) -> Result<Option<u
     match Option::<Either>::deserialize(de)? {
         None => Ok(None),
         Some(Either::Number(n)) => Ok(Some(n)),
-        Some(Either::Text(s)) => s
-            .parse()
+        Some(Either::Text(s)) => crate::cluster::stream_id::parse_offset(&s)
             .map(Some)
-            .map_err(|_| serde::de::Error::custom(format!("offset {s:?} is not a number"))),
+            .map_err(serde::de::Error::custom),
     }
 }
 

@@ -14,6 +14,7 @@ use super::exposition::CONTENT_TYPE as METRICS_CONTENT_TYPE;
 use super::history::HistoryQuery;
 use super::ingest::{self, Endpoint, IngestError};
 use super::{Relay, RelayStats};
+use crate::dashboard;
 use crate::engine::Health;
 use crate::http::{cors_headers, error_response, Method, RequestHead, Response};
 use crate::io::{Body, ConnId, Output};
@@ -30,10 +31,11 @@ const ROUTES: [&str; 7] = [
     "/api/shutdown",
 ];
 
-/// Whether the relay answers `head` (CORS preflights go to the engine, which answers every
-/// path alike).
+/// Whether the relay answers `head`: its API and the dashboard (CORS preflights go to the
+/// engine, which answers every path alike).
 pub(super) fn is_relay_route(head: &RequestHead) -> bool {
-    head.method != Method::Options && ROUTES.contains(&head.path.as_str())
+    head.method != Method::Options
+        && (ROUTES.contains(&head.path.as_str()) || dashboard::is_dashboard_path(&head.path))
 }
 
 /// What the runtime knows of the persistent store, reported by `/health`.
@@ -58,6 +60,8 @@ struct RelayHealth<'a> {
     history: usize,
     next_offset: u64,
     store: Option<&'a StoreHealth>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    cluster: Option<super::cluster::ClusterHealth<'a>>,
 }
 
 impl Relay {
@@ -80,6 +84,9 @@ impl Relay {
             return;
         }
         let mut response = match (head.path.as_str(), head.method) {
+            (path, _) if dashboard::is_dashboard_path(path) => {
+                dashboard::respond(head, &self.dashboard_config)
+            }
             ("/health", Method::Get | Method::Head) => Response::json(200, self.health_json()),
             ("/api/events", Method::Post) => self.ingest(peer, Endpoint::Events, body),
             ("/api/hooks", Method::Post) => self.ingest(peer, Endpoint::Hooks, body),
@@ -140,6 +147,10 @@ impl Relay {
             history: self.history.len(),
             next_offset: self.next_offset,
             store: self.store.as_ref(),
+            cluster: self
+                .cluster
+                .as_ref()
+                .map(super::cluster::ClusterNode::health),
         };
         Bytes::from(serde_json::to_vec(&health).unwrap_or_default())
     }
@@ -195,6 +206,17 @@ impl Relay {
 }
 
 fn history_query(head: &RequestHead) -> Result<HistoryQuery, String> {
+    let offset = |key: &str| -> Result<Option<u64>, String> {
+        head.query
+            .get(key)
+            .filter(|v| !v.is_empty())
+            .map(|v| {
+                crate::cluster::stream_id::parse_offset(v).map_err(|_| {
+                    format!("{key}={v:?} is not an offset (a non-negative integer or a stream id)")
+                })
+            })
+            .transpose()
+    };
     let number = |key: &str| -> Result<Option<u64>, String> {
         head.query
             .get(key)
@@ -223,8 +245,8 @@ fn history_query(head: &RequestHead) -> Result<HistoryQuery, String> {
             project: text("project"),
             types: (!types.is_empty()).then_some(types),
         },
-        after: number("after")?,
-        before: number("before")?,
+        after: offset("after")?,
+        before: offset("before")?,
         limit: number("limit")?.map(|n| usize::try_from(n).unwrap_or(usize::MAX)),
     })
 }

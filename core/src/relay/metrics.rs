@@ -88,6 +88,7 @@ impl Relay {
         self.event_series(&mut page);
         self.opt_in_series(&mut page);
         self.store_series(&mut page);
+        self.cluster_series(&mut page);
         self.http_series(&mut page);
         self.guard_series(&mut page);
         page.finish()
@@ -162,6 +163,57 @@ impl Relay {
             "iorelay_history_bytes",
             "Bytes of event JSON in the in-memory history.",
             self.history.bytes() as f64,
+        );
+    }
+
+    fn cluster_series(&self, page: &mut Exposition) {
+        let Some(node) = &self.cluster else { return };
+        let link = node.link();
+        let stats = link.stats();
+        page.gauge(
+            "iorelay_cluster_connected",
+            "1 while the Redis stream is reachable (cluster mode), else 0.",
+            if link.is_up() { 1.0 } else { 0.0 },
+        );
+        page.gauge(
+            "iorelay_cluster_lag_seconds",
+            "How far reading is behind the newest entry known in the stream.",
+            link.lag_ms() as f64 / 1000.0,
+        );
+        page.gauge(
+            "iorelay_cluster_buffered_appends",
+            "Events waiting to be appended to the stream (the outage buffer).",
+            link.buffered() as f64,
+        );
+        page.gauge(
+            "iorelay_cluster_awaiting_events",
+            "Events ingested here, appended, and not yet read back.",
+            node.awaiting() as f64,
+        );
+        page.counter(
+            "iorelay_cluster_entries_read_total",
+            "Stream entries read.",
+            stats.entries_read,
+        );
+        page.counter(
+            "iorelay_cluster_entries_written_total",
+            "Stream entries appended.",
+            stats.entries_written,
+        );
+        page.counter(
+            "iorelay_cluster_entries_skipped_total",
+            "Stream entries read that are not relay events (other message types, malformed).",
+            stats.entries_skipped,
+        );
+        page.counter(
+            "iorelay_cluster_buffer_dropped_total",
+            "Events not appended because the outage buffer was full.",
+            stats.buffer_dropped,
+        );
+        page.counter(
+            "iorelay_cluster_disconnects_total",
+            "Times the link to Redis was lost or a connect failed.",
+            stats.disconnects,
         );
     }
 

@@ -12,6 +12,7 @@ pub mod admission;
 pub mod batch;
 pub mod breaker;
 pub mod clock;
+mod cluster;
 pub mod config;
 mod connections;
 pub mod dedup;
@@ -84,6 +85,10 @@ pub struct Relay {
     limiter: RateLimiter,
     /// What the origin, token, rate and connection checks refused.
     guard: GuardStats,
+    /// The dashboard's settings (`/assets/config.json`), made once from the configuration.
+    dashboard_config: bytes::Bytes,
+    /// Cluster mode's link and bookkeeping; `None` for a single relay.
+    cluster: Option<cluster::ClusterNode>,
     out: VecDeque<Output>,
 }
 
@@ -112,7 +117,8 @@ fn input_now(input: &Input) -> Instant {
         | Input::ConnClosed { now, .. }
         | Input::Congestion { now, .. }
         | Input::QueueOverflow { now, .. }
-        | Input::Measured { now, .. } => *now,
+        | Input::Measured { now, .. }
+        | Input::Cluster { now, .. } => *now,
     }
 }
 
@@ -155,11 +161,19 @@ impl Relay {
         let window = config.recovery_window.filter(|_| enabled);
         let mut relay_seed = seed;
         relay_seed[0] ^= 0xa5;
+        let mut rng = Rng::new(relay_seed);
+        let cluster = (enabled && relay.cluster.enabled())
+            .then(|| cluster::ClusterNode::new(relay.cluster.clone(), now, &mut rng));
+        let started_unix_ms = config.server.started_unix_ms;
+        let mut engine = Engine::new(config, now, seed);
+        // A client may reconnect to another node of the cluster: it looks for the session
+        // there (relay::cluster).
+        engine.set_remote_recovery(cluster.is_some() && window.is_some());
         Self {
-            clock: WallClock::new(now, config.server.started_unix_ms),
-            engine: Engine::new(config, now, seed),
+            clock: WallClock::new(now, started_unix_ms),
+            engine,
             enabled,
-            rng: Rng::new(relay_seed),
+            rng,
             now,
             next_offset: 1,
             history: HistoryRing::new(relay.history_capacity, relay.history_max_bytes),
@@ -174,6 +188,8 @@ impl Relay {
             batcher: Batcher::new(relay.batch),
             limiter: RateLimiter::new(relay.protection.rate_limit),
             guard: GuardStats::default(),
+            dashboard_config: crate::dashboard::config_json(relay.dashboard_events),
+            cluster,
             out: VecDeque::new(),
             config: relay,
         }
@@ -200,6 +216,7 @@ impl Relay {
         if let Some(last) = last_offset {
             self.next_offset = self.next_offset.max(last + 1);
         }
+        self.resume_cluster(self.next_offset.saturating_sub(1));
         skipped
     }
 
@@ -239,6 +256,10 @@ impl Relay {
                 self.measured.record(measurement);
                 self.engine.handle_input(Input::Timeout(now))
             }
+            Input::Cluster { now, report } => {
+                self.on_cluster_report(report);
+                self.engine.handle_input(Input::Timeout(now))
+            }
             input => self.engine.handle_input(input),
         }
     }
@@ -250,6 +271,9 @@ impl Relay {
         if let Some(output) = self.out.pop_front() {
             return output;
         }
+        if let Some(output) = self.cluster_output() {
+            return output;
+        }
         match self.engine.poll_output() {
             Output::Event(event) => {
                 if self.enabled {
@@ -257,7 +281,7 @@ impl Relay {
                 }
                 Output::Event(event)
             }
-            Output::Timeout(at) => match self.out.pop_front() {
+            Output::Timeout(at) => match self.out.pop_front().or_else(|| self.cluster_output()) {
                 Some(output) => output,
                 None => Output::Timeout(earliest(at, self.poll_timeout())),
             },
@@ -319,6 +343,7 @@ impl Relay {
             parked.handle_timeout(self.now);
         }
         self.opt_in_timeout();
+        self.cluster_timeout();
         let age_ms = u64::try_from(self.config.retention_age.as_millis()).unwrap_or(u64::MAX);
         let cutoff = self.clock.unix_ms(self.now).saturating_sub(age_ms);
         self.history.expire_before(cutoff);
@@ -337,7 +362,8 @@ impl Relay {
             .and_then(|oldest| self.clock.instant_at(oldest.saturating_add(age_ms)));
         let parked = self.parked.as_ref().and_then(RecoveryTable::poll_timeout);
         let opt_in = earliest(self.retries.poll_timeout(), self.batcher.poll_timeout());
-        earliest(earliest(expiry, parked), opt_in)
+        let cluster = self.cluster.as_ref().and_then(|c| c.link().poll_timeout());
+        earliest(earliest(expiry, parked), earliest(opt_in, cluster))
     }
 }
 pub mod fit;

@@ -185,7 +185,10 @@ fn batch_emit(events: &[Arc<RelayEvent>], offsets: bool) -> Emit {
     let array = Bytes::from(array);
     match events.last().filter(|_| offsets) {
         Some(last) => {
-            let offset = format!("\"{}\"", last.offset);
+            let offset = format!(
+                "\"{}\"",
+                crate::cluster::stream_id::offset_text(last.offset)
+            );
             Emit::new(BATCH_EVENT, &[&array, offset.as_bytes()])
         }
         None => Emit::new(BATCH_EVENT, &[&array]),

@@ -4,12 +4,12 @@
 //! types at once, an intersection rooms cannot express. Clients still join the rooms
 //! `session:<id>` and `project:<name>` so room-based tools and `/connections` see them.
 
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 
 use super::event::RelayEvent;
 
 /// A client's filter; every field left out matches everything.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize, Serialize)]
 pub struct Subscription {
     /// Only events of this Claude Code session.
     #[serde(default, alias = "session_id")]

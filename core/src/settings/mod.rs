@@ -34,6 +34,7 @@ pub use show::reference_markdown;
 pub use table::{Setting, SETTINGS};
 
 use crate::config::{Config, ServerInfo};
+use crate::lifecycle::LogFormat;
 use crate::relay::config::TypedNamespace;
 use value::Value;
 
@@ -100,12 +101,16 @@ pub struct Settings {
     pub state_dir: String,
     /// Log level: `error`, `warn`, `info` or `debug`.
     pub log: String,
+    /// How log lines are written.
+    pub log_format: LogFormat,
     /// Bearer token, if any.
     pub token: Option<String>,
     /// How long the store gathers events before a write.
     pub commit_window: Duration,
     /// How long one `iorelay emit` may take in all, from start to exit.
     pub emit_deadline: Duration,
+    /// Whether `iorelay emit` launches `iorelay start` when it finds no relay.
+    pub autostart: bool,
     /// How long a request head may take to arrive.
     pub header_timeout: Duration,
     /// How long a keep-alive connection may idle between requests.
@@ -138,9 +143,11 @@ impl Settings {
             data_dir: locate::data_dir(env),
             state_dir: locate::state_dir(env),
             log: "info".to_owned(),
+            log_format: LogFormat::Text,
             token: None,
             commit_window: Duration::from_millis(100),
             emit_deadline: Duration::from_millis(500),
+            autostart: false,
             header_timeout: Duration::from_secs(10),
             idle_timeout: Duration::from_secs(60),
             conformance,

@@ -11,6 +11,7 @@ use std::time::Duration;
 use super::value::{Kind, Value};
 use super::Settings;
 use crate::http::CorsPolicy;
+use crate::lifecycle::LogFormat;
 use crate::relay::config::Profile;
 
 /// One setting.
@@ -117,6 +118,17 @@ pub static SETTINGS: &[Setting] = &[
         set: |s, v| s.log = v.text().to_owned(),
     },
     Setting {
+        key: "log_format",
+        env: &["IORELAY_LOG_FORMAT"],
+        flag: "log-format",
+        kind: Kind::LogFormat,
+        about: "Log line format: text (an RFC 3339 UTC time, the level, the message) or json \
+                (one object per line with ts, level and msg, for log shippers)",
+        default_note: None,
+        get: |s| text(s.log_format.name()),
+        set: |s, v| s.log_format = LogFormat::parse(v.text()).unwrap_or_default(),
+    },
+    Setting {
         key: "profile",
         env: &["IORELAY_PROFILE"],
         flag: "profile",
@@ -144,6 +156,83 @@ pub static SETTINGS: &[Setting] = &[
             s.token = Some(v.text().to_owned());
             s.config.relay.protection.token = s.token.clone();
         },
+    },
+    Setting {
+        key: "redis_url",
+        env: &["IORELAY_REDIS_URL"],
+        flag: "redis-url",
+        kind: Kind::Secret,
+        about: "Cluster mode: the Redis (or Valkey) server whose stream this relay shares with \
+                other relays and Node.js servers using @socket.io/redis-streams-adapter, as \
+                redis://[:password@]host:port[/db] (unset: a single relay; shown masked, as \
+                it may hold a password)",
+        default_note: Some("not set"),
+        get: |s| s.config.relay.cluster.redis_url.as_deref().and_then(text),
+        set: |s, v| s.config.relay.cluster.redis_url = Some(v.text().to_owned()),
+    },
+    Setting {
+        key: "redis_stream",
+        env: &["IORELAY_REDIS_STREAM"],
+        flag: "redis-stream",
+        kind: Kind::Key,
+        about: "Cluster mode: the stream's key (the Node adapter's streamName)",
+        default_note: None,
+        get: |s| text(&s.config.relay.cluster.stream),
+        set: |s, v| s.config.relay.cluster.stream = v.text().to_owned(),
+    },
+    Setting {
+        key: "redis_maxlen",
+        env: &["IORELAY_REDIS_MAXLEN"],
+        flag: "redis-maxlen",
+        kind: Kind::Count,
+        about: "Cluster mode: about how many entries the stream keeps (XADD … MAXLEN ~; maxLen)",
+        default_note: None,
+        get: |s| Some(Value::Int(s.config.relay.cluster.maxlen)),
+        set: |s, v| s.config.relay.cluster.maxlen = v.int(),
+    },
+    Setting {
+        key: "redis_read_count",
+        env: &["IORELAY_REDIS_READ_COUNT"],
+        flag: "redis-read-count",
+        kind: Kind::Count,
+        about: "Cluster mode: entries fetched per read (readCount)",
+        default_note: None,
+        get: |s| count(s.config.relay.cluster.read_count),
+        set: |s, v| s.config.relay.cluster.read_count = v.size().max(1),
+    },
+    Setting {
+        key: "redis_block_time_ms",
+        env: &["IORELAY_REDIS_BLOCK_TIME_MS"],
+        flag: "redis-block-time",
+        kind: Kind::Millis,
+        about: "Cluster mode: how long one read waits for new entries, in milliseconds \
+                (blockTimeInMs); a read silent 3 s past it counts Redis as unreachable",
+        default_note: None,
+        get: |s| ms(s.config.relay.cluster.block_time),
+        set: |s, v| s.config.relay.cluster.block_time = Duration::from_millis(v.int().max(1)),
+    },
+    Setting {
+        key: "redis_session_key_prefix",
+        env: &["IORELAY_REDIS_SESSION_KEY_PREFIX"],
+        flag: "redis-session-key-prefix",
+        kind: Kind::Key,
+        about: "Cluster mode: prefix of the keys that keep disconnected sessions for recovery \
+                on any node (sessionKeyPrefix)",
+        default_note: None,
+        get: |s| text(&s.config.relay.cluster.session_key_prefix),
+        set: |s, v| s.config.relay.cluster.session_key_prefix = v.text().to_owned(),
+    },
+    Setting {
+        key: "redis_buffer_max",
+        env: &["IORELAY_REDIS_BUFFER_MAX"],
+        flag: "redis-buffer-max",
+        kind: Kind::Count,
+        about: "Cluster mode: most events kept to append while Redis is unreachable (they \
+                reach this relay's clients at once; past the bound the oldest are not \
+                appended, and counted)",
+        default_note: None,
+        get: |s| count(s.config.relay.cluster.buffer_max),
+        set: |s, v| s.config.relay.cluster.buffer_max = v.size(),
     },
     Setting {
         key: "max_connections",
@@ -300,6 +389,16 @@ pub static SETTINGS: &[Setting] = &[
         set: |s, v| s.config.relay.history_max_limit = v.size(),
     },
     Setting {
+        key: "dashboard_events",
+        env: &["IORELAY_DASHBOARD_EVENTS"],
+        flag: "dashboard-events",
+        kind: Kind::Count,
+        about: "Events the dashboard keeps and loads from history (newest first)",
+        default_note: None,
+        get: |s| count(s.config.relay.dashboard_events),
+        set: |s, v| s.config.relay.dashboard_events = v.size(),
+    },
+    Setting {
         key: "dedup_window",
         env: &["IORELAY_DEDUP_WINDOW"],
         flag: "dedup-window",
@@ -420,6 +519,18 @@ pub static SETTINGS: &[Setting] = &[
         default_note: None,
         get: |s| ms(s.emit_deadline),
         set: |s, v| s.emit_deadline = Duration::from_millis(v.int()),
+    },
+    Setting {
+        key: "autostart",
+        env: &["IORELAY_AUTOSTART"],
+        flag: "autostart",
+        kind: Kind::Bool,
+        about: "When `iorelay emit` finds no relay, launch `iorelay start` in the background \
+                (at most once per 30 s across all hooks); `iorelay hooks install` turns it on \
+                in the hooks it writes",
+        default_note: None,
+        get: |s| Some(Value::Bool(s.autostart)),
+        set: |s, v| s.autostart = v.flag(),
     },
     Setting {
         key: "max_client_queue_bytes",

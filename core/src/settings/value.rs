@@ -72,6 +72,8 @@ pub enum Kind {
     Path,
     /// `error`, `warn`, `info` or `debug`.
     LogLevel,
+    /// `text` or `json`.
+    LogFormat,
     /// A relay profile name.
     Profile,
     /// A secret: shown masked.
@@ -90,6 +92,8 @@ pub enum Kind {
     Origins,
     /// A list of names (event types or subtypes); may be empty.
     Names,
+    /// A Redis key or key prefix: non-empty, no whitespace.
+    Key,
 }
 
 const LOG_LEVELS: [&str; 4] = ["error", "warn", "info", "debug"];
@@ -103,6 +107,7 @@ impl Kind {
             Self::Port => "a port number (0-65535)",
             Self::Path => "a path",
             Self::LogLevel => "a log level (error, warn, info or debug)",
+            Self::LogFormat => "a log format (text or json)",
             Self::Profile => "a profile (default or claude-mpm)",
             Self::Secret => "a non-empty string",
             Self::Millis => "a duration in milliseconds (a whole number)",
@@ -114,6 +119,7 @@ impl Kind {
                 "a list of origins like \"http://localhost:*\", or \"*\" for any origin"
             }
             Self::Names => "a list of names like \"post_tool_use\" (may be empty)",
+            Self::Key => "a Redis key (non-empty, no spaces)",
         }
     }
 
@@ -125,6 +131,7 @@ impl Kind {
             Self::Port => "PORT",
             Self::Path => "DIR",
             Self::LogLevel => "LEVEL",
+            Self::LogFormat => "FORMAT",
             Self::Profile => "PROFILE",
             Self::Secret => "TOKEN",
             Self::Millis => "MS",
@@ -134,6 +141,7 @@ impl Kind {
             Self::Bool => "BOOL",
             Self::Origins => "ORIGINS",
             Self::Names => "NAMES",
+            Self::Key => "KEY",
         }
     }
 
@@ -170,6 +178,9 @@ impl Kind {
                     .then_some(Value::Text(level))
                     .ok_or_else(wrong)
             }
+            Self::LogFormat => crate::lifecycle::LogFormat::parse(trimmed)
+                .map(|format| Value::Text(format.name().to_owned()))
+                .ok_or_else(wrong),
             Self::Profile => crate::relay::config::Profile::parse(trimmed)
                 .map(|profile| Value::Text(profile.name().to_owned()))
                 .map_err(|_| wrong()),
@@ -193,6 +204,9 @@ impl Kind {
                 check_origins(list).map_err(|_| wrong())
             }
             Self::Names => check_names(split_list(trimmed)).map_err(|_| wrong()),
+            Self::Key => (!text.is_empty() && !text.contains(char::is_whitespace))
+                .then(|| Value::Text(text.to_owned()))
+                .ok_or_else(wrong),
         }
     }
 
@@ -215,7 +229,13 @@ impl Kind {
             }
             (Self::Bool, DeValue::Boolean(flag)) => Ok(Value::Bool(*flag)),
             (
-                Self::Host | Self::Path | Self::LogLevel | Self::Profile | Self::Secret,
+                Self::Host
+                | Self::Path
+                | Self::LogLevel
+                | Self::LogFormat
+                | Self::Profile
+                | Self::Secret
+                | Self::Key,
                 DeValue::String(text),
             ) => self.parse_text(text).map_err(|_| wrong()),
             (Self::Origins | Self::Names, DeValue::String(text)) => {

@@ -1,7 +1,22 @@
 //! Writing JSON strings and tiny objects by hand, byte-exact with the reference encoder, so
 //! packets are built with one allocation and no serialiser.
 
-use bytes::Bytes;
+use bytes::{BufMut, Bytes, BytesMut};
+
+/// `[a,b,…]` from already-valid JSON texts, in one buffer (event arguments kept as the raw
+/// JSON they arrived as).
+pub(crate) fn join_json_array<'a>(items: impl Iterator<Item = &'a [u8]>) -> Bytes {
+    let mut buf = BytesMut::new();
+    buf.put_u8(b'[');
+    for (i, item) in items.enumerate() {
+        if i > 0 {
+            buf.put_u8(b',');
+        }
+        buf.put_slice(item);
+    }
+    buf.put_u8(b']');
+    buf.freeze()
+}
 
 /// `{"<key>":"<value>"}` with `value` escaped; `key` must need no escaping.
 pub(crate) fn json_object(key: &[u8], value: &str) -> Bytes {

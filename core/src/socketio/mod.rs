@@ -2,7 +2,7 @@
 pub mod ack;
 pub mod binary;
 pub mod event;
-mod json;
+pub(crate) mod json;
 pub mod packet;
 pub mod recovery;
 pub mod room;

@@ -57,6 +57,15 @@ impl<T> RecoveryTable<T> {
         self.parked.remove(pid).map(|(parked, _)| parked)
     }
 
+    /// What is parked under `pid`, if its window has not ended at `now`.
+    #[must_use]
+    pub fn get(&self, now: Instant, pid: &str) -> Option<&T> {
+        self.parked
+            .get(pid)
+            .filter(|(_, until)| *until > now)
+            .map(|(parked, _)| parked)
+    }
+
     /// Frees every socket whose window ended by `now`.
     pub fn handle_timeout(&mut self, now: Instant) {
         while let Some((until, pid)) = self.expiry.front() {

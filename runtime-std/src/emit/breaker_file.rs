@@ -56,6 +56,16 @@ impl BreakerFile {
         })
     }
 
+    /// Runs `step` under the breaker's lock, for other decisions all hook processes must
+    /// take one at a time (the autostart rate limit).
+    ///
+    /// # Errors
+    /// The lock cannot be taken.
+    pub fn exclusive<R>(&self, step: impl FnOnce() -> R) -> io::Result<R> {
+        let _held = FileLock::acquire(&self.lock, Mode::Exclusive)?;
+        Ok(step())
+    }
+
     /// The persisted state (closed when there is none or it is unreadable).
     #[must_use]
     pub fn state(&self) -> BreakerState<UnixMillis> {

@@ -16,6 +16,7 @@
 //! 3. not delivered → append it to the spool and report a failure to the breaker;
 //!    delivered → report success and drain the spool with the time left.
 
+pub mod autostart;
 pub mod breaker_file;
 pub mod input;
 pub mod lock;

@@ -29,6 +29,8 @@ pub struct EmitOptions {
     pub deadline: Duration,
     /// Also report problems on stderr.
     pub verbose: bool,
+    /// Launch `iorelay start` when no relay answers.
+    pub autostart: bool,
     /// Why the settings could not be resolved as configured, for the log.
     pub problem: Option<String>,
 }
@@ -58,6 +60,7 @@ impl EmitOptions {
             state_dir: PathBuf::from(&settings.state_dir),
             deadline: settings.emit_deadline,
             verbose,
+            autostart: settings.autostart,
             problem,
         }
     }
@@ -74,6 +77,9 @@ fn flags(args: &EmitArgs) -> Vec<(&'static str, String)> {
     }
     if let Some(ms) = args.deadline_ms {
         flags.push(("emit_deadline_ms", ms.to_string()));
+    }
+    if args.autostart {
+        flags.push(("autostart", "true".to_owned()));
     }
     flags
 }
@@ -147,10 +153,22 @@ mod tests {
             port: Some(9003),
             deadline_ms: Some(100),
             verbose: true,
+            autostart: false,
         };
         let from_flags = options(&vars, &flags);
         assert_eq!((from_flags.host.as_str(), from_flags.port), ("h3", 9003));
         assert_eq!(from_flags.deadline, Duration::from_millis(100));
+    }
+
+    #[test]
+    fn autostart_is_off_unless_the_flag_or_the_environment_turns_it_on() {
+        assert!(!options(&[], &EmitArgs::default()).autostart);
+        assert!(options(&[("IORELAY_AUTOSTART", "true")], &EmitArgs::default()).autostart);
+        let flag = EmitArgs {
+            autostart: true,
+            ..EmitArgs::default()
+        };
+        assert!(options(&[], &flag).autostart);
     }
 
     #[test]

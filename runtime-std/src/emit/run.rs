@@ -108,9 +108,11 @@ pub fn emit(options: &EmitOptions, started: Instant) -> Outcome {
         Decision::Call
     };
     let spool = Spool::new(dir);
+    // Whether no relay answered at all (as opposed to one that answered with an error).
+    let mut unreachable = decision == Decision::Skip;
     let outcome = match decision {
         Decision::Skip => keep(&spool, dir_ok, &event.json, "circuit breaker open".into()),
-        Decision::Call | Decision::Probe => match post(options, &event.json, net_deadline) {
+        Decision::Call | Decision::Probe => match post_event(options, &event.json, net_deadline) {
             SendOutcome::Accepted => {
                 record(&breaker, dir_ok, true, &log);
                 let drained = if dir_ok && spool.pending() {
@@ -133,38 +135,85 @@ pub fn emit(options: &EmitOptions, started: Instant) -> Outcome {
                     },
                 }
             }
-            SendOutcome::Failed(why) => {
+            SendOutcome::Failed(Failure { why, answered }) => {
+                unreachable = !answered;
                 record(&breaker, dir_ok, false, &log);
                 keep(&spool, dir_ok, &event.json, why)
             }
         },
     };
     report(&log, &event.id, &outcome, options.verbose);
+    if options.autostart && unreachable && matches!(outcome, Outcome::Spooled { .. }) {
+        autostart(options, &log);
+    }
     outcome
+}
+
+/// Why a POST failed, and whether a relay answered it at all.
+struct Failure {
+    why: String,
+    answered: bool,
+}
+
+/// Launches `start` in the background when this hook is the one to (see [`super::autostart`]);
+/// only the log hears about it.
+fn autostart(options: &EmitOptions, log: &EmitLog) {
+    let now_ms = unix_millis();
+    match super::autostart::claim_launch(&options.state_dir, now_ms) {
+        Ok(true) => {}
+        Ok(false) => return,
+        Err(err) => {
+            log.line(now_ms, &format!("cannot claim the autostart: {err}"));
+            return;
+        }
+    }
+    let args = [
+        "--host".to_owned(),
+        options.host.clone(),
+        "--port".to_owned(),
+        options.port.to_string(),
+    ];
+    let said = match crate::lifecycle::launch_in_background(&args) {
+        Ok(pid) => format!("no relay answered; launched `start` (pid {pid})"),
+        Err(err) => format!("no relay answered; cannot launch `start`: {err}"),
+    };
+    log.line(unix_millis(), &said);
 }
 
 /// POSTs `body` (an event or an array of them) to the relay's `/api/hooks`.
 fn post(options: &EmitOptions, body: &[u8], deadline: Instant) -> SendOutcome {
+    match post_event(options, body, deadline) {
+        SendOutcome::Accepted => SendOutcome::Accepted,
+        SendOutcome::Rejected(why) => SendOutcome::Rejected(why),
+        SendOutcome::Failed(failure) => SendOutcome::Failed(failure.why),
+    }
+}
+
+/// [`post`], saying whether a failure had an answer from a relay.
+fn post_event(options: &EmitOptions, body: &[u8], deadline: Instant) -> SendOutcome<Failure> {
     let request = Request {
         method: "POST",
         path: "/api/hooks",
         body: Some(body),
         token: options.token.as_deref(),
     };
+    let failed = |why: String, answered: bool| SendOutcome::Failed(Failure { why, answered });
     match client::send(&options.host, options.port, &request, deadline) {
         Ok(reply) if (200..300).contains(&reply.status) => SendOutcome::Accepted,
         Ok(reply) if matches!(reply.status, 400 | 413 | 422) => {
             SendOutcome::Rejected(format!("{} {}", reply.status, reply.text().trim()))
         }
-        Ok(reply) => SendOutcome::Failed(format!(
-            "relay answered {} {}",
-            reply.status,
-            reply.text().trim()
-        )),
-        Err(err) => SendOutcome::Failed(format!(
-            "relay at {}:{} unreachable: {err}",
-            options.host, options.port
-        )),
+        Ok(reply) => failed(
+            format!("relay answered {} {}", reply.status, reply.text().trim()),
+            true,
+        ),
+        Err(err) => failed(
+            format!(
+                "relay at {}:{} unreachable: {err}",
+                options.host, options.port
+            ),
+            false,
+        ),
     }
 }
 
@@ -188,6 +237,19 @@ fn record(breaker: &BreakerFile, dir_ok: bool, succeeded: bool, log: &EmitLog) {
             log.line(unix_millis(), &format!("cannot update the breaker: {err}"));
         }
     }
+}
+
+/// Delivers what hooks spooled to the relay `options` name, until `deadline`; returns how many
+/// events went. `start` calls it once the relay it launched answers, for events a hook spooled
+/// after the relay drained the spool at its start and before it listened.
+#[must_use]
+pub fn deliver_spooled(options: &EmitOptions, deadline: Instant) -> usize {
+    let spool = Spool::new(&options.state_dir);
+    if !spool.pending() {
+        return 0;
+    }
+    let log = EmitLog::new(Some(options.state_dir.clone()), options.verbose);
+    drain(&spool, options, deadline, &log)
 }
 
 fn drain(spool: &Spool, options: &EmitOptions, deadline: Instant, log: &EmitLog) -> usize {

@@ -52,15 +52,16 @@ pub const MAX_BATCH_EVENTS: usize = 200;
 /// Most bytes of events in one drain POST (one bigger event still goes alone).
 pub const MAX_BATCH_BYTES: usize = 1024 * 1024;
 
-/// What the relay said to one batch.
+/// What the relay said to one batch; `F` says why it failed (text, or more for the caller
+/// that needs it).
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub enum SendOutcome {
+pub enum SendOutcome<F = String> {
     /// Accepted (duplicates included): the batch is delivered.
     Accepted,
     /// Refused as malformed or too large: re-sending the same bytes cannot help.
     Rejected(String),
     /// Not delivered (unreachable, timed out, a server error, unauthorised): try later.
-    Failed(String),
+    Failed(F),
 }
 
 /// How a drain ended.

@@ -57,7 +57,7 @@ impl HooksOptions {
             .unwrap_or_else(|| PathBuf::from("iorelay"));
         Self {
             files,
-            command: hook_settings::hook_command(&binary.to_string_lossy()),
+            command: hook_settings::hook_command(&binary.to_string_lossy(), !target.no_autostart),
             dry_run: target.dry_run,
         }
     }

@@ -69,6 +69,8 @@ pub enum Msg {
     Measured(Measurement),
     /// SIGINT or SIGTERM.
     Shutdown,
+    /// The outcome of a cluster command (cluster mode).
+    Cluster(iorelay_core::cluster::Report),
 }
 
 /// The engine's owner.
@@ -84,6 +86,8 @@ pub struct Driver {
     deadline: Option<Instant>,
     /// The frame of the last payload routed, shared by the recipients of a broadcast.
     frames: FrameMemo,
+    /// The Redis threads, in cluster mode.
+    cluster: Option<iorelay_std::cluster::ClusterLink>,
 }
 
 impl Driver {
@@ -98,12 +102,21 @@ impl Driver {
             inbox,
             deadline,
             frames: FrameMemo::new(),
+            cluster: None,
         }
+    }
+
+    /// The Redis threads that run the relay's cluster commands.
+    pub fn with_cluster(mut self, link: Option<iorelay_std::cluster::ClusterLink>) -> Self {
+        self.cluster = link;
+        self
     }
 
     /// Runs until a shutdown message, then shuts the engine down and lets connections flush
     /// (at most [`SHUTDOWN_FLUSH`]).
     pub fn run(mut self) {
+        // What the relay wants done before any input (cluster mode's first connect).
+        self.feed(Input::Timeout(Instant::now()));
         loop {
             let msg = match self.deadline {
                 Some(at) => {
@@ -135,6 +148,7 @@ impl Driver {
                     self.conns.insert(conn.id, conn);
                     continue;
                 }
+                Some(Msg::Cluster(report)) => Input::Cluster { now, report },
                 Some(Msg::Closed { conn }) => {
                     if self.conns.remove(&conn).is_none() {
                         continue;
@@ -177,7 +191,11 @@ impl Driver {
                     congested: false,
                 },
             ),
-            Msg::Opened(_) | Msg::Closed { .. } | Msg::Measured(_) | Msg::Shutdown => return None,
+            Msg::Opened(_)
+            | Msg::Closed { .. }
+            | Msg::Measured(_)
+            | Msg::Shutdown
+            | Msg::Cluster(_) => return None,
         };
         self.conns.contains_key(&conn).then_some(input)
     }
@@ -238,6 +256,11 @@ impl Driver {
             Output::StopRequested => {
                 log!(Info, "stop requested over HTTP");
                 self.stop_requested = true;
+            }
+            Output::Cluster(command) => {
+                if let Some(link) = &self.cluster {
+                    link.run(command);
+                }
             }
             Output::Event(event) => log!(Debug, "{event:?}"),
             other => log!(Warn, "unhandled engine output {other:?}"),

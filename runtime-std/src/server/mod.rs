@@ -6,6 +6,7 @@ mod driver;
 mod http_conn;
 mod outbound;
 mod reader;
+mod threads;
 mod writer;
 mod ws_conn;
 
@@ -19,7 +20,7 @@ use iorelay_core::settings::Settings as Resolved;
 use iorelay_core::{Config, Relay};
 use iorelay_std::persist::Persistence;
 use iorelay_std::protect::{self, Gate};
-use iorelay_std::{control, log, process};
+use iorelay_std::{control, daemon, log, process};
 
 use driver::{Driver, Msg};
 
@@ -75,7 +76,6 @@ impl Settings {
 
 /// Serves until SIGINT or SIGTERM; returns the process exit code.
 pub fn serve(settings: &Resolved) -> i32 {
-    log::init(&settings.log);
     let listener = match TcpListener::bind((settings.host.as_str(), settings.port)) {
         Ok(listener) => listener,
         Err(err) if err.kind() == std::io::ErrorKind::AddrInUse => {
@@ -104,9 +104,22 @@ fn run(listener: TcpListener, resolved: &Resolved) -> std::io::Result<()> {
     let addr = listener.local_addr()?;
     let (info, started) = process::server_info(addr.port());
     let config = resolved.engine_config(info);
-    let engine_protection = config.relay.protection.clone();
+    let mut engine_protection = config.relay.protection.clone();
+    if let Some(limit) = threads::connection_limit() {
+        if engine_protection.max_connections > limit {
+            log!(
+                Warn,
+                "max_connections lowered from {} to {limit}: each connection takes two threads \
+                 here and vm.max_map_count allows no more (the smol runtime, `iorelay`, has no \
+                 such bound)",
+                engine_protection.max_connections
+            );
+            engine_protection.max_connections = limit;
+        }
+    }
     let mode = format!("{:?}", config.mode).to_lowercase();
     let settings = Arc::new(Settings::new(&config, resolved));
+    let cluster_config = config.relay.cluster.clone();
     let mut engine = Relay::new(config, started, process::random_seed());
     let (to_driver, inbox) = mpsc::sync_channel(DRIVER_QUEUE);
     let report = to_driver.clone();
@@ -118,20 +131,32 @@ fn run(listener: TcpListener, resolved: &Resolved) -> std::io::Result<()> {
         }),
     )
     .map_err(std::io::Error::other)?;
+    let cluster = if cluster_config.enabled() {
+        let report = to_driver.clone();
+        let sink: iorelay_std::cluster::ReportSink = Arc::new(move |r| {
+            let _ = report.send(Msg::Cluster(r));
+        });
+        let link = iorelay_std::cluster::ClusterLink::start(&cluster_config, sink);
+        Some(link.map_err(std::io::Error::other)?)
+    } else {
+        None
+    };
     let on_signal = to_driver.clone();
     process::shutdown_on_signals(move || {
         let _ = on_signal.send(Msg::Shutdown);
     })?;
     let gate = Gate::new(&engine_protection);
     acceptor::spawn(listener, to_driver, settings, gate)?;
-    println!("iorelay listening on http://{addr}");
+    daemon::listening(addr);
     protect::warn_if_exposed(&resolved.host, addr.port(), resolved.token.as_deref());
     log!(
         Info,
         "iorelay-std {} listening on {addr} (mode {mode}, std threads)",
         env!("CARGO_PKG_VERSION")
     );
-    Driver::new(engine, persistence, inbox).run();
+    Driver::new(engine, persistence, inbox)
+        .with_cluster(cluster)
+        .run();
     log!(Info, "stopped");
     Ok(())
 }

@@ -28,10 +28,11 @@
 //! The reading `WebSocket` does not know about close frames the writer sent; when the peer
 //! answers one, it queues a reply, which the writer drops (nothing is sent after a close).
 
-use std::io::{self, Read, Write};
+use std::io;
 
-use bytes::{Buf, Bytes, BytesMut};
+use bytes::Bytes;
 use iorelay_core::engineio::packet::Frame;
+use iorelay_std::mem_stream::MemStream;
 use tungstenite::error::Error;
 use tungstenite::protocol::{Message, Role, WebSocket, WebSocketConfig};
 
@@ -77,10 +78,7 @@ impl WsIn {
             .write_buffer_size(0)
             .max_message_size(Some(max_payload))
             .max_frame_size(Some(max_payload));
-        let stream = MemStream {
-            incoming: BytesMut::from(&first[..]),
-            outgoing: Vec::new(),
-        };
+        let stream = MemStream::new(&first[..]);
         Self {
             socket: WebSocket::from_raw_socket(stream, Role::Server, Some(config)),
         }
@@ -122,37 +120,6 @@ impl WsIn {
             step.control = Some(Bytes::from(outgoing));
         }
         step
-    }
-}
-
-/// The stream tungstenite reads from and writes to: bytes read from the socket in, control
-/// frames out.
-#[derive(Debug)]
-struct MemStream {
-    incoming: BytesMut,
-    outgoing: Vec<u8>,
-}
-
-impl Read for MemStream {
-    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
-        if self.incoming.is_empty() {
-            return Err(io::ErrorKind::WouldBlock.into());
-        }
-        let n = buf.len().min(self.incoming.len());
-        buf[..n].copy_from_slice(&self.incoming[..n]);
-        self.incoming.advance(n);
-        Ok(n)
-    }
-}
-
-impl Write for MemStream {
-    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
-        self.outgoing.extend_from_slice(buf);
-        Ok(buf.len())
-    }
-
-    fn flush(&mut self) -> io::Result<()> {
-        Ok(())
     }
 }
 

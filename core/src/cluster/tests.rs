@@ -1,0 +1,261 @@
+//! The cluster link on virtual time.
+
+use super::*;
+use crate::time::test_clock::t0;
+
+fn config() -> ClusterConfig {
+    ClusterConfig {
+        redis_url: Some("redis://127.0.0.1:6379".to_owned()),
+        buffer_max: 3,
+        ..ClusterConfig::default()
+    }
+}
+
+fn commands(cluster: &mut Cluster) -> Vec<Command> {
+    std::iter::from_fn(|| cluster.poll_command()).collect()
+}
+
+fn outgoing(id: &str) -> Outgoing {
+    Outgoing {
+        event_id: id.to_owned(),
+        fields: vec![("uid".to_owned(), id.as_bytes().to_vec())],
+    }
+}
+
+fn entry(id: &str) -> RawEntry {
+    RawEntry {
+        id: id.to_owned(),
+        fields: Vec::new(),
+    }
+}
+
+/// A link that connected at `t0` to a stream whose newest entry is `1000-0`.
+fn up(t0: Instant) -> Cluster {
+    let mut cluster = Cluster::new(config(), t0);
+    assert_eq!(commands(&mut cluster), [Command::Connect { epoch: 1 }]);
+    let reported = cluster.handle_report(
+        t0,
+        Report::Connected {
+            epoch: 1,
+            newest: Some("1000-0".to_owned()),
+        },
+    );
+    assert!(reported.came_up);
+    cluster
+}
+
+#[test]
+fn a_new_link_reads_from_the_streams_newest_entry() {
+    let t0 = t0();
+    let mut cluster = up(t0);
+    let after = StreamId { ms: 1000, seq: 0 };
+    assert_eq!(commands(&mut cluster), [Command::Read { epoch: 1, after }]);
+    assert_eq!(cluster.state(), LinkState::Up);
+    assert_eq!(
+        cluster.poll_timeout(),
+        Some(t0 + Duration::from_secs(5) + READ_GRACE),
+        "the read's deadline is the heartbeat"
+    );
+}
+
+#[test]
+fn entries_read_move_the_cursor_and_the_next_read_follows() {
+    let t0 = t0();
+    let mut cluster = up(t0);
+    commands(&mut cluster);
+    let reported = cluster.handle_report(
+        t0,
+        Report::Read {
+            epoch: 1,
+            entries: vec![entry("1001-0"), entry("1001-1")],
+        },
+    );
+    let ids: Vec<_> = reported
+        .entries
+        .iter()
+        .map(|(id, _)| id.to_string())
+        .collect();
+    assert_eq!(ids, ["1001-0", "1001-1"]);
+    let after = StreamId { ms: 1001, seq: 1 };
+    assert_eq!(commands(&mut cluster), [Command::Read { epoch: 1, after }]);
+    assert_eq!(cluster.stats().entries_read, 2);
+}
+
+#[test]
+fn an_entry_at_or_before_the_cursor_or_with_a_bad_id_is_skipped() {
+    let t0 = t0();
+    let mut cluster = up(t0);
+    commands(&mut cluster);
+    let reported = cluster.handle_report(
+        t0,
+        Report::Read {
+            epoch: 1,
+            entries: vec![entry("999-0"), entry("x"), entry("1002-0")],
+        },
+    );
+    assert_eq!(reported.entries.len(), 1);
+    assert_eq!(cluster.stats().entries_skipped, 2);
+}
+
+#[test]
+fn appends_go_in_one_batch_at_a_time_in_order() {
+    let t0 = t0();
+    let mut cluster = up(t0);
+    commands(&mut cluster);
+    cluster.append(t0, outgoing("a"));
+    cluster.append(t0, outgoing("b"));
+    let sent = commands(&mut cluster);
+    assert_eq!(
+        sent,
+        [Command::Append {
+            epoch: 1,
+            entries: vec![outgoing("a").fields]
+        }]
+    );
+    assert_eq!(cluster.buffered(), 2);
+    cluster.handle_report(
+        t0,
+        Report::Appended {
+            epoch: 1,
+            ids: vec!["1005-0".to_owned()],
+        },
+    );
+    assert_eq!(
+        commands(&mut cluster),
+        [Command::Append {
+            epoch: 1,
+            entries: vec![outgoing("b").fields]
+        }]
+    );
+    assert_eq!(cluster.stats().entries_written, 1);
+    assert_eq!(
+        cluster.lag_ms(),
+        5,
+        "read up to 1000, the stream holds 1005"
+    );
+}
+
+#[test]
+fn a_failure_takes_the_link_down_keeps_the_batch_and_reconnects_with_backoff() {
+    let t0 = t0();
+    let mut cluster = up(t0);
+    commands(&mut cluster);
+    cluster.append(t0, outgoing("a"));
+    commands(&mut cluster);
+    let reported = cluster.handle_report(
+        t0,
+        Report::Failed {
+            epoch: 1,
+            error: "connection refused".to_owned(),
+        },
+    );
+    assert!(reported.went_down);
+    assert_eq!(cluster.state(), LinkState::Down);
+    assert_eq!(cluster.buffered(), 1, "the unanswered batch waits");
+    assert_eq!(cluster.poll_timeout(), Some(t0 + FIRST_BACKOFF));
+    cluster.append(t0, outgoing("b"));
+    assert!(
+        commands(&mut cluster).is_empty(),
+        "nothing goes out while down"
+    );
+
+    cluster.handle_timeout(t0 + FIRST_BACKOFF);
+    assert_eq!(commands(&mut cluster), [Command::Connect { epoch: 3 }]);
+    // The old epoch's late answer changes nothing.
+    cluster.handle_report(
+        t0 + FIRST_BACKOFF,
+        Report::Appended {
+            epoch: 1,
+            ids: vec!["1-1".to_owned()],
+        },
+    );
+    assert_eq!(cluster.stats().entries_written, 0);
+    // A second failure doubles the delay.
+    cluster.handle_report(
+        t0 + FIRST_BACKOFF,
+        Report::Failed {
+            epoch: 3,
+            error: "refused".to_owned(),
+        },
+    );
+    assert_eq!(cluster.poll_timeout(), Some(t0 + FIRST_BACKOFF * 3));
+    cluster.handle_timeout(t0 + FIRST_BACKOFF * 3);
+    commands(&mut cluster);
+    cluster.handle_report(
+        t0 + FIRST_BACKOFF * 3,
+        Report::Connected {
+            epoch: 5,
+            newest: Some("2000-0".to_owned()),
+        },
+    );
+    let after = StreamId { ms: 1000, seq: 0 };
+    assert_eq!(
+        commands(&mut cluster),
+        [
+            Command::Read { epoch: 5, after },
+            Command::Append {
+                epoch: 5,
+                entries: vec![outgoing("a").fields, outgoing("b").fields]
+            }
+        ],
+        "reading resumes where it stopped, not at the newest entry; the buffer goes in order"
+    );
+    assert_eq!(cluster.stats().disconnects, 2);
+}
+
+#[test]
+fn a_read_that_does_not_answer_within_its_block_time_and_grace_is_a_lost_link() {
+    let t0 = t0();
+    let mut cluster = up(t0);
+    commands(&mut cluster);
+    let deadline = t0 + Duration::from_secs(5) + READ_GRACE;
+    assert!(!cluster.handle_timeout(deadline - Duration::from_millis(1)));
+    assert!(cluster.handle_timeout(deadline));
+    assert_eq!(cluster.state(), LinkState::Down);
+    assert_eq!(
+        cluster.stats().last_error.as_deref(),
+        Some("a read did not answer in time")
+    );
+}
+
+#[test]
+fn a_connect_that_does_not_answer_times_out() {
+    let t0 = t0();
+    let mut cluster = Cluster::new(config(), t0);
+    commands(&mut cluster);
+    assert_eq!(cluster.poll_timeout(), Some(t0 + OP_TIMEOUT));
+    assert!(cluster.handle_timeout(t0 + OP_TIMEOUT));
+    assert_eq!(
+        cluster.poll_timeout(),
+        Some(t0 + OP_TIMEOUT + FIRST_BACKOFF)
+    );
+}
+
+#[test]
+fn a_full_buffer_forgets_its_oldest_entry() {
+    let t0 = t0();
+    let mut cluster = Cluster::new(config(), t0);
+    for id in ["a", "b", "c", "d"] {
+        cluster.append(t0, outgoing(id));
+    }
+    assert_eq!(cluster.buffered(), 3);
+    assert_eq!(cluster.stats().buffer_dropped, 1);
+}
+
+#[test]
+fn a_resumed_cursor_wins_over_the_streams_end() {
+    let t0 = t0();
+    let mut cluster = Cluster::new(config(), t0);
+    cluster.resume_after(StreamId { ms: 500, seq: 3 });
+    commands(&mut cluster);
+    cluster.handle_report(
+        t0,
+        Report::Connected {
+            epoch: 1,
+            newest: Some("900-0".to_owned()),
+        },
+    );
+    let after = StreamId { ms: 500, seq: 3 };
+    assert_eq!(commands(&mut cluster), [Command::Read { epoch: 1, after }]);
+    assert_eq!(cluster.lag_ms(), 400);
+}

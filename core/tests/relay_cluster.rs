@@ -1,0 +1,302 @@
+//! Cluster mode on virtual time: relays sharing a simulated Redis stream.
+
+mod support;
+
+use std::time::{Duration, Instant};
+
+use iorelay_core::cluster::entry::{self, Fields};
+use iorelay_core::cluster::{Command, RawEntry, Report, StreamId};
+use iorelay_core::relay::event::StoredEvent;
+use iorelay_core::relay::ingest::Endpoint;
+use iorelay_core::{Config, Input, Output, Relay};
+
+/// A Redis stream that is up or down; ids are `ms-seq` from a virtual millisecond clock.
+#[derive(Default)]
+struct Stream {
+    entries: Vec<(StreamId, Fields)>,
+    down: bool,
+    ms: u64,
+}
+
+impl Stream {
+    fn add(&mut self, fields: Fields) -> StreamId {
+        self.ms += 1;
+        let id = StreamId {
+            ms: 1_700_000_000_000 + self.ms,
+            seq: 0,
+        };
+        self.entries.push((id, fields));
+        id
+    }
+
+    /// Runs a command; `None` when it would block (a read with nothing new).
+    fn run(&mut self, command: &Command) -> Option<Report> {
+        let failed = |epoch| Report::Failed {
+            epoch,
+            error: "connection refused".to_owned(),
+        };
+        Some(match command {
+            Command::Connect { epoch } if self.down => failed(*epoch),
+            Command::Connect { epoch } => Report::Connected {
+                epoch: *epoch,
+                newest: self.entries.last().map(|(id, _)| id.to_string()),
+            },
+            Command::Append { epoch, .. } if self.down => failed(*epoch),
+            Command::Append { epoch, entries } => Report::Appended {
+                epoch: *epoch,
+                ids: entries
+                    .iter()
+                    .map(|fields| self.add(fields.clone()).to_string())
+                    .collect(),
+            },
+            Command::Read { epoch, .. } if self.down => failed(*epoch),
+            Command::Read { epoch, after } => {
+                let entries: Vec<RawEntry> = self
+                    .entries
+                    .iter()
+                    .filter(|(id, _)| id > after)
+                    .map(|(id, fields)| RawEntry {
+                        id: id.to_string(),
+                        fields: fields.clone(),
+                    })
+                    .collect();
+                if entries.is_empty() {
+                    return None;
+                }
+                Report::Read {
+                    epoch: *epoch,
+                    entries,
+                }
+            }
+            _ => return None,
+        })
+    }
+}
+
+/// A relay with its pending commands and what it delivered (persisted) so far.
+struct Node {
+    relay: Relay,
+    pending: Vec<Command>,
+    delivered: Vec<StoredEvent>,
+    deadline: Option<Instant>,
+}
+
+fn config() -> Config {
+    let mut config = Config::default();
+    config.relay.cluster.redis_url = Some("redis://127.0.0.1:1".to_owned());
+    config
+}
+
+impl Node {
+    fn new(t0: Instant, seed: u8) -> Self {
+        let mut node = Self {
+            relay: Relay::new(config(), t0, [seed; 32]),
+            pending: Vec::new(),
+            delivered: Vec::new(),
+            deadline: None,
+        };
+        node.drain();
+        node
+    }
+
+    fn drain(&mut self) {
+        loop {
+            match self.relay.poll_output() {
+                Output::Cluster(command) => self.pending.push(command),
+                Output::Persist(event) => self.delivered.push(event),
+                Output::Timeout(at) => {
+                    self.deadline = at;
+                    return;
+                }
+                _ => {}
+            }
+        }
+    }
+
+    fn post(&mut self, now: Instant, body: &str) {
+        self.relay
+            .ingest_body(now, Endpoint::Events, body.as_bytes())
+            .unwrap();
+        self.drain();
+    }
+
+    /// Runs every pending command that answers now against `stream`; true if any did.
+    fn step(&mut self, now: Instant, stream: &mut Stream) -> bool {
+        let mut progressed = false;
+        let mut blocked = Vec::new();
+        for command in std::mem::take(&mut self.pending) {
+            match stream.run(&command) {
+                Some(report) => {
+                    progressed = true;
+                    self.relay
+                        .handle_input(Input::Cluster { now, report })
+                        .unwrap();
+                    self.drain();
+                }
+                None => blocked.push(command),
+            }
+        }
+        self.pending.extend(blocked);
+        progressed
+    }
+
+    fn tick(&mut self, now: Instant) {
+        if self.deadline.is_some_and(|at| at <= now) {
+            self.relay.handle_input(Input::Timeout(now)).unwrap();
+            self.drain();
+        }
+    }
+
+    fn ids(&self) -> Vec<String> {
+        self.delivered.iter().map(|e| e.id.clone()).collect()
+    }
+}
+
+/// Lets every node run its commands against `stream` until nothing moves (bounded).
+fn settle(nodes: &mut [&mut Node], now: Instant, stream: &mut Stream) {
+    for _ in 0..100 {
+        let mut moved = false;
+        for node in nodes.iter_mut() {
+            moved |= node.step(now, stream);
+        }
+        if !moved {
+            return;
+        }
+    }
+    panic!("the cluster did not settle");
+}
+
+fn json(event: &StoredEvent) -> serde_json::Value {
+    serde_json::from_slice(&event.json).unwrap()
+}
+
+#[test]
+fn an_event_posted_to_one_node_reaches_every_node_once_with_the_entry_id_as_offset() {
+    let t0 = support::t0();
+    let mut stream = Stream::default();
+    let (mut a, mut b) = (Node::new(t0, 1), Node::new(t0, 2));
+    settle(&mut [&mut a, &mut b], t0, &mut stream);
+    a.post(t0, r#"{"id":"e1","type":"hook","subtype":"stop"}"#);
+    assert!(a.delivered.is_empty(), "it waits for the stream");
+    settle(&mut [&mut a, &mut b], t0, &mut stream);
+    assert_eq!(
+        (a.ids(), b.ids()),
+        (vec!["e1".to_owned()], vec!["e1".to_owned()])
+    );
+    let expected = StreamId::parse("1700000000001-0").unwrap();
+    assert_eq!(stream.entries[0].0, expected);
+    for node in [&a, &b] {
+        let event = json(&node.delivered[0]);
+        assert_eq!(event["offset"], expected.to_string());
+        assert_eq!(event["id"], "e1");
+        assert_eq!(node.delivered[0].offset, expected.to_offset().unwrap());
+    }
+    let entry = entry::decode(&stream.entries[0].1, 1 << 20).unwrap();
+    assert_eq!((entry.nsp.as_str(), entry.kind), ("/", 3));
+    assert_eq!(entry.broadcast.unwrap().name, "claude_event");
+}
+
+#[test]
+fn the_same_id_posted_to_two_nodes_is_delivered_once_everywhere() {
+    let t0 = support::t0();
+    let mut stream = Stream::default();
+    let (mut a, mut b) = (Node::new(t0, 1), Node::new(t0, 2));
+    settle(&mut [&mut a, &mut b], t0, &mut stream);
+    a.post(t0, r#"{"id":"twice","type":"t"}"#);
+    b.post(t0, r#"{"id":"twice","type":"t"}"#);
+    settle(&mut [&mut a, &mut b], t0, &mut stream);
+    assert_eq!(stream.entries.len(), 2, "both nodes appended");
+    assert_eq!(a.ids(), ["twice"]);
+    assert_eq!(b.ids(), ["twice"]);
+    assert_eq!(
+        a.delivered[0].offset, b.delivered[0].offset,
+        "the first entry wins"
+    );
+    assert_eq!(a.relay.stats().events_deduplicated, 1);
+}
+
+#[test]
+fn an_entry_written_by_a_node_server_reaches_the_relays_clients() {
+    let t0 = support::t0();
+    let mut stream = Stream::default();
+    let mut a = Node::new(t0, 1);
+    settle(&mut [&mut a], t0, &mut stream);
+    stream.add(entry::broadcast_fields(
+        "node-js",
+        "/",
+        "claude_event",
+        br#"{"id":"from-node","type":"note"}"#,
+    ));
+    stream.add(vec![
+        ("uid".to_owned(), b"node-js".to_vec()),
+        ("nsp".to_owned(), b"/".to_vec()),
+        ("type".to_owned(), b"2".to_vec()),
+    ]);
+    settle(&mut [&mut a], t0, &mut stream);
+    assert_eq!(a.ids(), ["from-node"]);
+    let health = a.relay.stats();
+    assert_eq!(health.events_in, 1);
+}
+
+#[test]
+fn during_an_outage_events_reach_local_clients_and_the_others_get_them_once_afterwards() {
+    let t0 = support::t0();
+    let mut stream = Stream::default();
+    let (mut a, mut b) = (Node::new(t0, 1), Node::new(t0, 2));
+    settle(&mut [&mut a, &mut b], t0, &mut stream);
+    a.post(t0, r#"{"id":"before","type":"t"}"#);
+    settle(&mut [&mut a, &mut b], t0, &mut stream);
+
+    stream.down = true;
+    settle(&mut [&mut a, &mut b], t0, &mut stream);
+    // The blocked reads fail once Redis is gone.
+    let t1 = t0 + Duration::from_secs(9);
+    a.tick(t1);
+    b.tick(t1);
+    settle(&mut [&mut a, &mut b], t1, &mut stream);
+    a.post(t1, r#"[{"id":"out1","type":"t"},{"id":"out2","type":"t"}]"#);
+    assert_eq!(
+        a.ids(),
+        ["before", "out1", "out2"],
+        "local clients get them at once"
+    );
+    assert!(b.ids() == ["before"]);
+
+    stream.down = false;
+    let mut now = t1;
+    for _ in 0..20 {
+        now += Duration::from_millis(500);
+        a.tick(now);
+        b.tick(now);
+        settle(&mut [&mut a, &mut b], now, &mut stream);
+    }
+    assert_eq!(a.ids(), ["before", "out1", "out2"], "nothing twice here");
+    assert_eq!(
+        b.ids(),
+        ["before", "out1", "out2"],
+        "in order, once, over there"
+    );
+    let offsets: Vec<u64> = b.delivered.iter().map(|e| e.offset).collect();
+    assert!(offsets.windows(2).all(|w| w[0] < w[1]));
+}
+
+#[test]
+fn events_appended_but_not_yet_read_back_when_the_link_drops_reach_local_clients() {
+    let t0 = support::t0();
+    let mut stream = Stream::default();
+    let mut a = Node::new(t0, 1);
+    settle(&mut [&mut a], t0, &mut stream);
+    a.post(t0, r#"{"id":"e1","type":"t"}"#);
+    assert!(a.ids().is_empty());
+    a.relay
+        .handle_input(Input::Cluster {
+            now: t0,
+            report: Report::Failed {
+                epoch: 1,
+                error: "reset".to_owned(),
+            },
+        })
+        .unwrap();
+    a.drain();
+    assert_eq!(a.ids(), ["e1"]);
+}
