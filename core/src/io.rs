@@ -162,6 +162,10 @@ pub enum Output {
     /// Cluster mode: run this Redis command and feed its outcome back as
     /// [`Input::Cluster`] (see [`crate::cluster`]).
     Cluster(crate::cluster::Command),
+    /// Cluster mode: apply this change to the store's outbox (what waits to be appended
+    /// while Redis is unreachable), in order with the `Persist`s; give what it holds back
+    /// with [`crate::Relay::restore_outbox`] at the next start.
+    Outbox(crate::cluster::outbox::OutboxChange),
     /// Something the application may want to know or act on.
     Event(Event),
     /// Nothing more to do now; call `handle_input(Input::Timeout(at))` at `at`, or wait for

@@ -2,19 +2,25 @@
 
 mod support;
 
+use std::collections::HashSet;
 use std::time::{Duration, Instant};
 
 use iorelay_core::cluster::entry::{self, Fields};
+use iorelay_core::cluster::outbox::{KeptEntry, OutboxChange};
 use iorelay_core::cluster::{Command, RawEntry, Report, StreamId};
 use iorelay_core::relay::event::StoredEvent;
 use iorelay_core::relay::ingest::Endpoint;
 use iorelay_core::{Config, Input, Output, Relay};
 
 /// A Redis stream that is up or down; ids are `ms-seq` from a virtual millisecond clock.
+/// An append claims its event id first, as the runtimes' script does.
 #[derive(Default)]
 struct Stream {
     entries: Vec<(StreamId, Fields)>,
+    claims: HashSet<String>,
     down: bool,
+    /// A read with nothing new answers at once (its block time passed) instead of blocking.
+    answer_empty_reads: bool,
     ms: u64,
 }
 
@@ -46,7 +52,11 @@ impl Stream {
                 epoch: *epoch,
                 ids: entries
                     .iter()
-                    .map(|fields| self.add(fields.clone()).to_string())
+                    .map(|o| {
+                        self.claims
+                            .insert(o.event_id.clone())
+                            .then(|| self.add(o.fields.clone()).to_string())
+                    })
                     .collect(),
             },
             Command::Read { epoch, .. } if self.down => failed(*epoch),
@@ -60,7 +70,7 @@ impl Stream {
                         fields: fields.clone(),
                     })
                     .collect();
-                if entries.is_empty() {
+                if entries.is_empty() && !std::mem::take(&mut self.answer_empty_reads) {
                     return None;
                 }
                 Report::Read {
@@ -73,11 +83,13 @@ impl Stream {
     }
 }
 
-/// A relay with its pending commands and what it delivered (persisted) so far.
+/// A relay with its pending commands, what it delivered (persisted) so far, and its
+/// store's outbox.
 struct Node {
     relay: Relay,
     pending: Vec<Command>,
     delivered: Vec<StoredEvent>,
+    outbox: Vec<KeptEntry>,
     deadline: Option<Instant>,
 }
 
@@ -93,9 +105,29 @@ impl Node {
             relay: Relay::new(config(), t0, [seed; 32]),
             pending: Vec::new(),
             delivered: Vec::new(),
+            outbox: Vec::new(),
             deadline: None,
         };
         node.drain();
+        node.tick(t0);
+        node
+    }
+
+    /// The node started again on what its store kept (`kill -9`: nothing else survives).
+    fn restarted(self, now: Instant, seed: u8) -> Self {
+        let mut relay = Relay::new(config(), now, [seed; 32]);
+        let last = self.delivered.last().map(|e| e.offset);
+        assert!(relay.restore(self.delivered.clone(), last).is_empty());
+        relay.restore_outbox(self.outbox.clone());
+        let mut node = Self {
+            relay,
+            pending: Vec::new(),
+            delivered: self.delivered,
+            outbox: self.outbox,
+            deadline: None,
+        };
+        node.drain();
+        node.tick(now);
         node
     }
 
@@ -104,6 +136,10 @@ impl Node {
             match self.relay.poll_output() {
                 Output::Cluster(command) => self.pending.push(command),
                 Output::Persist(event) => self.delivered.push(event),
+                Output::Outbox(OutboxChange::Keep(kept)) => self.outbox.extend(kept),
+                Output::Outbox(OutboxChange::Forget(ids)) => {
+                    self.outbox.retain(|k| !ids.contains(&k.event_id));
+                }
                 Output::Timeout(at) => {
                     self.deadline = at;
                     return;
@@ -205,14 +241,18 @@ fn the_same_id_posted_to_two_nodes_is_delivered_once_everywhere() {
     a.post(t0, r#"{"id":"twice","type":"t"}"#);
     b.post(t0, r#"{"id":"twice","type":"t"}"#);
     settle(&mut [&mut a, &mut b], t0, &mut stream);
-    assert_eq!(stream.entries.len(), 2, "both nodes appended");
-    assert_eq!(a.ids(), ["twice"]);
-    assert_eq!(b.ids(), ["twice"]);
     assert_eq!(
-        a.delivered[0].offset, b.delivered[0].offset,
-        "the first entry wins"
+        stream.entries.len(),
+        1,
+        "the id was claimed once: one entry"
     );
-    assert_eq!(a.relay.stats().events_deduplicated, 1);
+    assert_eq!(a.ids(), ["twice"]);
+    assert_eq!(
+        b.ids(),
+        ["twice"],
+        "the node whose append was refused delivers the entry"
+    );
+    assert_eq!(a.delivered[0].offset, b.delivered[0].offset);
 }
 
 #[test]
@@ -299,4 +339,68 @@ fn events_appended_but_not_yet_read_back_when_the_link_drops_reach_local_clients
         .unwrap();
     a.drain();
     assert_eq!(a.ids(), ["e1"]);
+}
+
+#[test]
+fn a_node_killed_during_an_outage_appends_what_it_kept_after_its_restart() {
+    let t0 = support::t0();
+    let mut stream = Stream::default();
+    let (mut a, mut b) = (Node::new(t0, 1), Node::new(t0, 2));
+    settle(&mut [&mut a, &mut b], t0, &mut stream);
+    stream.down = true;
+    settle(&mut [&mut a, &mut b], t0, &mut stream);
+    let t1 = t0 + Duration::from_secs(9);
+    a.tick(t1);
+    b.tick(t1);
+    settle(&mut [&mut a, &mut b], t1, &mut stream);
+    a.post(t1, r#"[{"id":"k1","type":"t"},{"id":"k2","type":"t"}]"#);
+    assert_eq!(a.ids(), ["k1", "k2"]);
+    let kept: Vec<&str> = a.outbox.iter().map(|k| k.event_id.as_str()).collect();
+    assert_eq!(kept, ["k1", "k2"], "the store holds what waits for Redis");
+
+    let t2 = t1 + Duration::from_secs(1);
+    let mut a = a.restarted(t2, 3);
+    stream.down = false;
+    let mut now = t2;
+    for _ in 0..20 {
+        now += Duration::from_millis(500);
+        a.tick(now);
+        b.tick(now);
+        settle(&mut [&mut a, &mut b], now, &mut stream);
+    }
+    assert_eq!(
+        b.ids(),
+        ["k1", "k2"],
+        "the other node gets them once, in order"
+    );
+    assert_eq!(a.ids(), ["k1", "k2"], "nothing twice on the restarted node");
+    assert!(a.outbox.is_empty(), "appended, so forgotten");
+    assert_eq!(stream.entries.len(), 2);
+}
+
+#[test]
+fn an_event_whose_entry_this_node_will_never_read_is_delivered_once_the_stream_is_read_through() {
+    let t0 = support::t0();
+    let mut stream = Stream::default();
+    let mut a = Node::new(t0, 1);
+    settle(&mut [&mut a], t0, &mut stream);
+    a.post(t0, r#"{"id":"early","type":"t"}"#);
+    settle(&mut [&mut a], t0, &mut stream);
+    // B joins after the entry: it starts reading at the stream's end.
+    let mut b = Node::new(t0, 2);
+    settle(&mut [&mut a, &mut b], t0, &mut stream);
+    b.post(t0, r#"{"id":"early","type":"t"}"#);
+    settle(&mut [&mut a, &mut b], t0, &mut stream);
+    assert!(
+        b.ids().is_empty(),
+        "claimed elsewhere: it waits for that entry"
+    );
+    assert_eq!(stream.entries.len(), 1);
+    stream.answer_empty_reads = true;
+    settle(&mut [&mut b], t0, &mut stream);
+    assert_eq!(
+        b.ids(),
+        ["early"],
+        "read through without it: delivered here"
+    );
 }

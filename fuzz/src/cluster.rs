@@ -59,6 +59,10 @@ pub fn cluster_entry(data: &[u8]) {
     let mut relay = Relay::new(config, now, [3; 32]);
     let mut epoch = 0;
     drain(&mut relay, &mut epoch);
+    // The first connect goes out at the first timeout.
+    relay.handle_input(Input::Timeout(now)).unwrap();
+    drain(&mut relay, &mut epoch);
+    assert_ne!(epoch, 0, "the link connects");
     let reports = [
         Report::Connected {
             epoch,

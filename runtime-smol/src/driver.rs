@@ -227,6 +227,11 @@ impl Driver {
                     persistence.persist(event);
                 }
             }
+            Output::Outbox(change) => {
+                if let Some(persistence) = &self.persistence {
+                    persistence.change_outbox(change);
+                }
+            }
             Output::StopRequested => {
                 log!(Info, "stop requested over HTTP");
                 self.stop_requested = true;

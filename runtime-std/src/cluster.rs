@@ -12,8 +12,7 @@ use std::sync::mpsc::{self, Receiver, Sender};
 use std::sync::Arc;
 use std::time::Duration;
 
-use iorelay_core::cluster::entry::Fields;
-use iorelay_core::cluster::{ClusterConfig, Command, RawEntry, Report, StreamId};
+use iorelay_core::cluster::{ClusterConfig, Command, Outgoing, RawEntry, Report, StreamId};
 use redis::streams::{StreamRangeReply, StreamReadReply};
 
 use crate::log;
@@ -233,22 +232,36 @@ fn newest_id(con: &mut redis::Connection, stream: &str) -> redis::RedisResult<Op
     Ok(reply.ids.into_iter().next().map(|entry| entry.id))
 }
 
-/// `XADD stream MAXLEN ~ n * …` for each entry, pipelined in one round trip.
+/// Claims an event id and appends its entry only if the claim is new, atomically: two nodes
+/// given the same id at the same instant cannot both append it. KEYS: the stream, the claim
+/// key; ARGV: the claim's lifetime in ms, MAXLEN, then the entry's fields and values.
+const CLAIM_AND_APPEND: &str = "\
+if redis.call('SET', KEYS[2], '1', 'NX', 'PX', ARGV[1]) then
+  return redis.call('XADD', KEYS[1], 'MAXLEN', '~', ARGV[2], '*', unpack(ARGV, 3))
+end
+return false";
+
+/// [`CLAIM_AND_APPEND`] for each entry, pipelined in one round trip: each entry's stream id,
+/// or `None` when its event id was claimed already.
 fn append(
     con: &mut redis::Connection,
     config: &ClusterConfig,
-    entries: &[Fields],
-) -> redis::RedisResult<Vec<String>> {
+    entries: &[Outgoing],
+) -> redis::RedisResult<Vec<Option<String>>> {
+    let ttl_ms = u64::try_from(config.dedup_ttl.as_millis())
+        .unwrap_or(u64::MAX)
+        .max(1);
     let mut pipe = redis::pipe();
-    for fields in entries {
+    for outgoing in entries {
         let cmd = pipe
-            .cmd("XADD")
+            .cmd("EVAL")
+            .arg(CLAIM_AND_APPEND)
+            .arg(2)
             .arg(&config.stream)
-            .arg("MAXLEN")
-            .arg("~")
-            .arg(config.maxlen)
-            .arg("*");
-        for (field, value) in fields {
+            .arg(config.claim_key(&outgoing.event_id))
+            .arg(ttl_ms)
+            .arg(config.maxlen);
+        for (field, value) in &outgoing.fields {
             cmd.arg(field.as_str()).arg(value.as_slice());
         }
     }

@@ -11,6 +11,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+use iorelay_core::cluster::outbox::OutboxChange;
 use iorelay_core::relay::breaker::{BreakerPolicy, BreakerState, UnixMillis};
 use iorelay_core::relay::event::StoredEvent;
 use iorelay_core::relay::ingest::Endpoint;
@@ -99,6 +100,14 @@ impl Persistence {
             "history: {restored} events restored from {}",
             persistence.store.path().display()
         );
+        if !opened.outbox.is_empty() {
+            log!(
+                Info,
+                "cluster: {} events from the last run still to append to the stream",
+                opened.outbox.len()
+            );
+            relay.restore_outbox(opened.outbox);
+        }
         persistence.drain_spool(relay, Path::new(&settings.state_dir));
         if let Err(err) = emit::relay_started(Path::new(&settings.state_dir)) {
             log!(
@@ -114,6 +123,11 @@ impl Persistence {
     /// Hands an accepted event to the store (never waits on the disk).
     pub fn persist(&self, event: StoredEvent) {
         self.store.append(event);
+    }
+
+    /// Hands a cluster outbox change to the store (never waits on the disk).
+    pub fn change_outbox(&self, change: OutboxChange) {
+        self.store.change_outbox(change);
     }
 
     /// What `/health` says about the store.
@@ -171,6 +185,7 @@ impl Persistence {
             match relay.poll_output() {
                 Output::Timeout(_) => return,
                 Output::Persist(event) => self.persist(event),
+                Output::Outbox(change) => self.change_outbox(change),
                 _ => {}
             }
         }

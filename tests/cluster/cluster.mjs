@@ -364,15 +364,15 @@ check("a broadcast from the Node.js server reaches iorelay's clients", async () 
   await allOnce([e.id]);
 });
 
-check("the same id posted to both iorelay nodes at once is delivered once by each iorelay node", async () => {
-  const e = event("dup");
-  await Promise.all([post(nodes.smol, e), post(nodes.std, { ...e })]);
-  await barrier();
-  const relayClients = clients.filter((c) => !c.label.endsWith("@node"));
-  const bad = relayClients.map((c) => c.notOnce([e.id])).filter(Boolean);
-  assert.equal(bad.join("; "), "");
-  // The Node adapter delivers what it reads (it has no duplicate window): at least once there.
-  for (const c of nodes.node.clients) assert.ok(c.counts.get(e.id) >= 1, `${c.label} got ${e.id}`);
+check("the same id posted to both iorelay nodes at once enters the stream once: every client of the three nodes gets it once", async () => {
+  // The Node adapter delivers every entry it reads (it has no duplicate window), so its
+  // clients show whether the stream got one entry or two.
+  for (let round = 0; round < 5; round += 1) {
+    const e = event("dup");
+    await Promise.all([post(nodes.smol, e), post(nodes.std, { ...e })]);
+    await barrier();
+    await allOnce([e.id]);
+  }
 });
 
 check("the same id posted to the second node after the first delivered it is delivered once everywhere", async () => {
@@ -501,6 +501,30 @@ check("a node killed with kill -9 and restarted resumes where it stopped", async
   await allOnce([after.id]);
   await barrier();
   await allOnce([after.id]);
+});
+
+check("a node killed with kill -9 during a Redis outage appends what it kept after its restart: every client gets those events once", async () => {
+  const std = nodes.std;
+  const kept = Array.from({ length: 10 }, () => event("kept"));
+  const ids = kept.map((e) => e.id);
+  const committed = (await health(std)).store.committed;
+  await stopRedis();
+  for (const e of kept) await post(std, e);
+  // Delivered to the node's own clients at once, waiting to be appended, and on disk.
+  await allOnce(ids, std.clients);
+  await until(async () => {
+    const h = await health(std);
+    return h.cluster.buffered === ids.length && h.store.pending === 0 && h.store.committed >= committed + ids.length;
+  }, "the events buffered and committed");
+  await stop(std.child, "SIGKILL");
+  await startRedis();
+  await startRelay("std", STD, std.port);
+  await allOnce(ids, clients, 60_000);
+  // Its clients reconnect by themselves (as new: nothing was parked); then the barrier.
+  for (const c of std.clients) await until(() => c.connected(), `${c.label} reconnected`);
+  await barrier();
+  await allOnce(ids);
+  await until(async () => (await health(std)).cluster.buffered === 0, "nothing left to append");
 });
 
 /** A loopback TCP proxy, as a load balancer: forwards to `target` (a port); `switchTo(port)`

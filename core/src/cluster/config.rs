@@ -22,6 +22,9 @@ pub struct ClusterConfig {
     /// Most events kept to append while Redis is unreachable; past it the oldest go
     /// (they were delivered to this node's clients, and are counted).
     pub buffer_max: usize,
+    /// How long an appended event id stays claimed in Redis: within it, the same id posted
+    /// to another node (or appended again) does not enter the stream a second time.
+    pub dedup_ttl: Duration,
 }
 
 impl Default for ClusterConfig {
@@ -34,6 +37,7 @@ impl Default for ClusterConfig {
             block_time: Duration::from_millis(5_000),
             session_key_prefix: "sio:session:".to_owned(),
             buffer_max: 100_000,
+            dedup_ttl: Duration::from_secs(3600),
         }
     }
 }
@@ -43,5 +47,12 @@ impl ClusterConfig {
     #[must_use]
     pub fn enabled(&self) -> bool {
         self.redis_url.is_some()
+    }
+
+    /// The key under which `event_id` is claimed: beside the stream, so that one
+    /// `redis_stream` setting separates clusters sharing a Redis.
+    #[must_use]
+    pub fn claim_key(&self, event_id: &str) -> String {
+        format!("{}:event:{event_id}", self.stream)
     }
 }

@@ -14,20 +14,27 @@
 //! dead connection never moves the cursor. The read deadline doubles as the heartbeat: a
 //! blocking read answers at least every `block_time`, so one that has not answered
 //! [`READ_GRACE`] after that means the connection is gone.
+//!
+//! Each append claims its event id in Redis first (`SET NX`, in the same script as the
+//! `XADD`), so the same id posted to two nodes, or a batch sent again after a lost answer,
+//! enters the stream once. While the link is down, what waits to be appended is also kept in
+//! the store ([`outbox`]), so a node killed during an outage appends it after its restart.
 
 pub mod config;
 pub mod entry;
+pub mod outbox;
 pub mod session;
 pub mod stream_id;
 #[cfg(test)]
 mod tests;
 
-use std::collections::VecDeque;
+use std::collections::{HashSet, VecDeque};
 use std::time::{Duration, Instant};
 
 use crate::time::earliest;
 pub use config::ClusterConfig;
 use entry::Fields;
+use outbox::{KeptEntry, OutboxChange};
 pub use stream_id::StreamId;
 
 /// How long after `block_time` a read may take before the connection counts as lost.
@@ -51,13 +58,15 @@ pub enum Command {
         /// The link's epoch, echoed in the report.
         epoch: u64,
     },
-    /// `XADD stream MAXLEN ~ maxlen * field value …` for each entry, in order, then report
-    /// [`Report::Appended`] with their ids, or [`Report::Failed`].
+    /// For each entry, in order and atomically (one script): claim its event id
+    /// (`SET stream:event:<id> 1 NX PX dedup_ttl`) and, only if the claim is new,
+    /// `XADD stream MAXLEN ~ maxlen * field value …`; then report [`Report::Appended`] with
+    /// the ids (`None` for an entry whose id was claimed already), or [`Report::Failed`].
     Append {
         /// The link's epoch, echoed in the report.
         epoch: u64,
-        /// The entries' fields.
-        entries: Vec<Fields>,
+        /// The entries.
+        entries: Vec<Outgoing>,
     },
     /// `XREAD COUNT read_count BLOCK block_time STREAMS stream after`, then report
     /// [`Report::Read`] (no entries when the block time passed), or [`Report::Failed`].
@@ -101,8 +110,9 @@ pub enum Report {
     Appended {
         /// The epoch of the `Append`.
         epoch: u64,
-        /// One id per entry.
-        ids: Vec<String>,
+        /// One per entry: its stream id, or `None` when its event id was claimed already
+        /// (another node, or an earlier try of this one, appended it).
+        ids: Vec<Option<String>>,
     },
     /// A `Read` returned these entries, oldest first.
     Read {
@@ -139,7 +149,7 @@ pub struct RawEntry {
 /// An entry waiting to be appended.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Outgoing {
-    /// The relay event's id (for the record; the stream does not need it).
+    /// The relay event's id: claimed in Redis so that it enters the stream once.
     pub event_id: String,
     /// The entry's fields.
     pub fields: Fields,
@@ -167,6 +177,8 @@ pub struct ClusterStats {
     /// Entries read that were not relay events (other message types, malformed, or events
     /// whose data is not an object); they are skipped.
     pub entries_skipped: u64,
+    /// Entries not appended because their event id was in the stream already.
+    pub entries_claimed_elsewhere: u64,
     /// Events dropped from the outage buffer because it was full (they reached this node's
     /// clients, not the other nodes').
     pub buffer_dropped: u64,
@@ -200,8 +212,11 @@ pub struct Cluster {
     appending: Option<(Vec<Outgoing>, Instant)>,
     /// Entries not yet appended, oldest first.
     buffer: VecDeque<Outgoing>,
+    /// Event ids of the buffered (or in flight) entries the store's outbox holds.
+    kept: HashSet<String>,
     stats: ClusterStats,
     out: VecDeque<Command>,
+    outbox: VecDeque<OutboxChange>,
 }
 
 /// What a report meant for the relay.
@@ -213,13 +228,20 @@ pub struct Reported {
     pub went_down: bool,
     /// The link just came up.
     pub came_up: bool,
+    /// Event ids whose entries were not appended because another entry has them: they reach
+    /// this node's clients when that entry is read.
+    pub claimed_elsewhere: Vec<String>,
+    /// A read found nothing new: this node has read the whole stream.
+    pub caught_up: bool,
 }
 
 impl Cluster {
-    /// A link for `config`, connecting at once (at `now`).
+    /// A link for `config` whose first connect is due at `now`: it goes out at the first
+    /// [`Self::handle_timeout`], so that whatever runs before the runtime's loop (restoring
+    /// the store, draining the hook spool) cannot take the command before the link exists.
     #[must_use]
     pub fn new(config: ClusterConfig, now: Instant) -> Self {
-        let mut cluster = Self {
+        Self {
             config,
             epoch: 0,
             link: Link::Down { retry_at: now },
@@ -229,11 +251,11 @@ impl Cluster {
             reading: None,
             appending: None,
             buffer: VecDeque::new(),
+            kept: HashSet::new(),
             stats: ClusterStats::default(),
             out: VecDeque::new(),
-        };
-        cluster.handle_timeout(now);
-        cluster
+            outbox: VecDeque::new(),
+        }
     }
 
     /// Continues reading after `id` (the newest entry a previous run read, from the store),
@@ -299,19 +321,83 @@ impl Cluster {
         self.stats.entries_skipped += 1;
     }
 
-    /// Queues an entry to append; it goes out with the next batch while the link is up. A
-    /// full buffer forgets its oldest entry (counted in `buffer_dropped`).
+    /// Queues an entry to append; it goes out with the next batch while the link is up, and
+    /// is kept in the store's outbox while it is not. A full buffer forgets its oldest entry
+    /// (counted in `buffer_dropped`).
     pub fn append(&mut self, now: Instant, outgoing: Outgoing) {
         if self.config.buffer_max == 0 {
             self.stats.buffer_dropped += 1;
             return;
         }
-        while self.buffered() >= self.config.buffer_max && !self.buffer.is_empty() {
-            self.buffer.pop_front();
-            self.stats.buffer_dropped += 1;
-        }
+        self.make_room(1);
         self.buffer.push_back(outgoing);
+        if self.link == Link::Up {
+            self.pump(now);
+        } else {
+            self.keep_buffer();
+        }
+    }
+
+    /// Entries a previous run kept in the store's outbox (oldest first): they are appended
+    /// before anything queued since, and stay kept until Redis has them.
+    pub fn restore_outbox(&mut self, now: Instant, kept: Vec<KeptEntry>) {
+        let mut restored: Vec<Outgoing> = Vec::with_capacity(kept.len());
+        for entry in kept {
+            match entry.to_outgoing() {
+                Some(outgoing) if self.kept.insert(outgoing.event_id.clone()) => {
+                    restored.push(outgoing);
+                }
+                Some(_) => {}
+                None => {
+                    self.stats.entries_skipped += 1;
+                    self.outbox
+                        .push_back(OutboxChange::Forget(vec![entry.event_id]));
+                }
+            }
+        }
+        for outgoing in restored.into_iter().rev() {
+            self.buffer.push_front(outgoing);
+        }
+        self.make_room(0);
         self.pump(now);
+    }
+
+    /// The next change for the store's outbox.
+    #[must_use]
+    pub fn poll_outbox(&mut self) -> Option<OutboxChange> {
+        self.outbox.pop_front()
+    }
+
+    /// Drops the oldest buffered entries until `more` fit (or the buffer is empty); those
+    /// the outbox holds are forgotten there too.
+    fn make_room(&mut self, more: usize) {
+        let mut forgotten = Vec::new();
+        while self.buffered() + more > self.config.buffer_max && !self.buffer.is_empty() {
+            if let Some(old) = self.buffer.pop_front() {
+                if self.kept.remove(&old.event_id) {
+                    forgotten.push(old.event_id);
+                }
+                self.stats.buffer_dropped += 1;
+            }
+        }
+        if !forgotten.is_empty() {
+            self.outbox.push_back(OutboxChange::Forget(forgotten));
+        }
+    }
+
+    /// Hands every buffered entry the outbox does not hold yet to the store.
+    fn keep_buffer(&mut self) {
+        let keep: Vec<KeptEntry> = self
+            .buffer
+            .iter()
+            .filter(|o| !self.kept.contains(&o.event_id))
+            .map(KeptEntry::from_outgoing)
+            .collect();
+        if keep.is_empty() {
+            return;
+        }
+        self.kept.extend(keep.iter().map(|k| k.event_id.clone()));
+        self.outbox.push_back(OutboxChange::Keep(keep));
     }
 
     /// The next command for the runtime.
@@ -351,14 +437,32 @@ impl Cluster {
                 reported.came_up = true;
             }
             Report::Appended { ids, .. } => {
-                if self.appending.take().is_some() {
-                    self.stats.entries_written += ids.len() as u64;
-                    let last = ids.last().and_then(|id| StreamId::parse(id).ok());
-                    self.note_newest(last);
+                if let Some((batch, _)) = self.appending.take() {
+                    let mut forgotten = Vec::new();
+                    for (outgoing, id) in batch.into_iter().zip(&ids) {
+                        if id.is_some() {
+                            self.stats.entries_written += 1;
+                        } else {
+                            self.stats.entries_claimed_elsewhere += 1;
+                            reported.claimed_elsewhere.push(outgoing.event_id.clone());
+                        }
+                        if self.kept.remove(&outgoing.event_id) {
+                            forgotten.push(outgoing.event_id);
+                        }
+                    }
+                    if !forgotten.is_empty() {
+                        self.outbox.push_back(OutboxChange::Forget(forgotten));
+                    }
+                    let last = ids
+                        .iter()
+                        .flatten()
+                        .filter_map(|id| StreamId::parse(id).ok());
+                    self.note_newest(last.max());
                 }
             }
             Report::Read { entries, .. } => {
                 self.reading = None;
+                reported.caught_up = entries.is_empty();
                 for raw in entries {
                     self.stats.entries_read += 1;
                     match StreamId::parse(&raw.id) {
@@ -447,6 +551,7 @@ impl Cluster {
                 self.buffer.push_front(outgoing);
             }
         }
+        self.keep_buffer();
     }
 
     /// Sends the next read and the next append batch when the link is up and none is out.
@@ -464,7 +569,7 @@ impl Cluster {
         if self.appending.is_none() && !self.buffer.is_empty() {
             let take = self.buffer.len().min(APPEND_BATCH);
             let batch: Vec<Outgoing> = self.buffer.drain(..take).collect();
-            let entries = batch.iter().map(|o| o.fields.clone()).collect();
+            let entries = batch.clone();
             self.appending = Some((batch, now + OP_TIMEOUT));
             self.out.push_back(Command::Append {
                 epoch: self.epoch,

@@ -29,9 +29,22 @@ fn entry(id: &str) -> RawEntry {
     }
 }
 
+/// A link whose first connect went out at `t0`.
+fn started(t0: Instant) -> Cluster {
+    let mut cluster = Cluster::new(config(), t0);
+    cluster.handle_timeout(t0);
+    cluster
+}
+
 /// A link that connected at `t0` to a stream whose newest entry is `1000-0`.
 fn up(t0: Instant) -> Cluster {
     let mut cluster = Cluster::new(config(), t0);
+    assert!(
+        commands(&mut cluster).is_empty(),
+        "the connect waits for the first timeout"
+    );
+    assert_eq!(cluster.poll_timeout(), Some(t0));
+    cluster.handle_timeout(t0);
     assert_eq!(commands(&mut cluster), [Command::Connect { epoch: 1 }]);
     let reported = cluster.handle_report(
         t0,
@@ -109,7 +122,7 @@ fn appends_go_in_one_batch_at_a_time_in_order() {
         sent,
         [Command::Append {
             epoch: 1,
-            entries: vec![outgoing("a").fields]
+            entries: vec![outgoing("a")]
         }]
     );
     assert_eq!(cluster.buffered(), 2);
@@ -117,14 +130,14 @@ fn appends_go_in_one_batch_at_a_time_in_order() {
         t0,
         Report::Appended {
             epoch: 1,
-            ids: vec!["1005-0".to_owned()],
+            ids: vec![Some("1005-0".to_owned())],
         },
     );
     assert_eq!(
         commands(&mut cluster),
         [Command::Append {
             epoch: 1,
-            entries: vec![outgoing("b").fields]
+            entries: vec![outgoing("b")]
         }]
     );
     assert_eq!(cluster.stats().entries_written, 1);
@@ -166,7 +179,7 @@ fn a_failure_takes_the_link_down_keeps_the_batch_and_reconnects_with_backoff() {
         t0 + FIRST_BACKOFF,
         Report::Appended {
             epoch: 1,
-            ids: vec!["1-1".to_owned()],
+            ids: vec![Some("1-1".to_owned())],
         },
     );
     assert_eq!(cluster.stats().entries_written, 0);
@@ -195,7 +208,7 @@ fn a_failure_takes_the_link_down_keeps_the_batch_and_reconnects_with_backoff() {
             Command::Read { epoch: 5, after },
             Command::Append {
                 epoch: 5,
-                entries: vec![outgoing("a").fields, outgoing("b").fields]
+                entries: vec![outgoing("a"), outgoing("b")]
             }
         ],
         "reading resumes where it stopped, not at the newest entry; the buffer goes in order"
@@ -221,7 +234,7 @@ fn a_read_that_does_not_answer_within_its_block_time_and_grace_is_a_lost_link() 
 #[test]
 fn a_connect_that_does_not_answer_times_out() {
     let t0 = t0();
-    let mut cluster = Cluster::new(config(), t0);
+    let mut cluster = started(t0);
     commands(&mut cluster);
     assert_eq!(cluster.poll_timeout(), Some(t0 + OP_TIMEOUT));
     assert!(cluster.handle_timeout(t0 + OP_TIMEOUT));
@@ -234,7 +247,7 @@ fn a_connect_that_does_not_answer_times_out() {
 #[test]
 fn a_full_buffer_forgets_its_oldest_entry() {
     let t0 = t0();
-    let mut cluster = Cluster::new(config(), t0);
+    let mut cluster = started(t0);
     for id in ["a", "b", "c", "d"] {
         cluster.append(t0, outgoing(id));
     }
@@ -245,7 +258,7 @@ fn a_full_buffer_forgets_its_oldest_entry() {
 #[test]
 fn a_resumed_cursor_wins_over_the_streams_end() {
     let t0 = t0();
-    let mut cluster = Cluster::new(config(), t0);
+    let mut cluster = started(t0);
     cluster.resume_after(StreamId { ms: 500, seq: 3 });
     commands(&mut cluster);
     cluster.handle_report(
@@ -258,4 +271,139 @@ fn a_resumed_cursor_wins_over_the_streams_end() {
     let after = StreamId { ms: 500, seq: 3 };
     assert_eq!(commands(&mut cluster), [Command::Read { epoch: 1, after }]);
     assert_eq!(cluster.lag_ms(), 400);
+}
+
+fn kept(change: Option<OutboxChange>) -> Vec<String> {
+    match change {
+        Some(OutboxChange::Keep(entries)) => entries.into_iter().map(|k| k.event_id).collect(),
+        other => panic!("expected a Keep, got {other:?}"),
+    }
+}
+
+#[test]
+fn the_outbox_holds_what_waits_while_the_link_is_down_and_forgets_it_once_appended() {
+    let t0 = t0();
+    let mut cluster = up(t0);
+    commands(&mut cluster);
+    cluster.append(t0, outgoing("a"));
+    commands(&mut cluster);
+    assert_eq!(
+        cluster.poll_outbox(),
+        None,
+        "nothing is kept while the link is up"
+    );
+    cluster.handle_report(
+        t0,
+        Report::Failed {
+            epoch: 1,
+            error: "gone".to_owned(),
+        },
+    );
+    assert_eq!(
+        kept(cluster.poll_outbox()),
+        ["a"],
+        "the unanswered batch is kept"
+    );
+    cluster.append(t0, outgoing("b"));
+    assert_eq!(
+        kept(cluster.poll_outbox()),
+        ["b"],
+        "so is what comes during the outage"
+    );
+    assert_eq!(cluster.poll_outbox(), None);
+
+    cluster.handle_timeout(t0 + FIRST_BACKOFF);
+    commands(&mut cluster);
+    cluster.handle_report(
+        t0 + FIRST_BACKOFF,
+        Report::Connected {
+            epoch: 3,
+            newest: None,
+        },
+    );
+    commands(&mut cluster);
+    cluster.handle_report(
+        t0 + FIRST_BACKOFF,
+        Report::Appended {
+            epoch: 3,
+            ids: vec![Some("1001-0".to_owned()), None],
+        },
+    );
+    assert_eq!(
+        cluster.poll_outbox(),
+        Some(OutboxChange::Forget(vec!["a".to_owned(), "b".to_owned()])),
+        "appended, or claimed by another entry: Redis has both"
+    );
+    assert_eq!(cluster.stats().entries_written, 1);
+    assert_eq!(cluster.stats().entries_claimed_elsewhere, 1);
+}
+
+#[test]
+fn an_append_whose_id_was_claimed_is_reported_so_the_relay_waits_for_the_other_entry() {
+    let t0 = t0();
+    let mut cluster = up(t0);
+    commands(&mut cluster);
+    cluster.append(t0, outgoing("a"));
+    commands(&mut cluster);
+    let reported = cluster.handle_report(
+        t0,
+        Report::Appended {
+            epoch: 1,
+            ids: vec![None],
+        },
+    );
+    assert_eq!(reported.claimed_elsewhere, ["a"]);
+    let reported = cluster.handle_report(
+        t0,
+        Report::Read {
+            epoch: 1,
+            entries: Vec::new(),
+        },
+    );
+    assert!(
+        reported.caught_up,
+        "an empty read means the stream is read through"
+    );
+}
+
+#[test]
+fn a_restored_outbox_goes_out_first_and_a_full_buffer_forgets_the_oldest() {
+    let t0 = t0();
+    let mut cluster = started(t0);
+    commands(&mut cluster);
+    cluster.append(t0, outgoing("new"));
+    assert_eq!(kept(cluster.poll_outbox()), ["new"], "not up yet: kept");
+    let mut stored = vec![outbox::KeptEntry {
+        event_id: "bad".to_owned(),
+        entry: b"?".to_vec(),
+    }];
+    stored
+        .extend(["old1", "old2", "old3"].map(|id| outbox::KeptEntry::from_outgoing(&outgoing(id))));
+    cluster.restore_outbox(t0, stored);
+    assert_eq!(
+        cluster.poll_outbox(),
+        Some(OutboxChange::Forget(vec!["bad".to_owned()])),
+        "a damaged row is deleted"
+    );
+    assert_eq!(
+        cluster.poll_outbox(),
+        Some(OutboxChange::Forget(vec!["old1".to_owned()])),
+        "four entries, room for three: the oldest is dropped, here and in the store"
+    );
+    assert_eq!(cluster.stats().buffer_dropped, 1);
+    cluster.handle_report(
+        t0,
+        Report::Connected {
+            epoch: 1,
+            newest: None,
+        },
+    );
+    let sent = commands(&mut cluster);
+    assert_eq!(
+        sent[1],
+        Command::Append {
+            epoch: 1,
+            entries: vec![outgoing("old2"), outgoing("old3"), outgoing("new")],
+        }
+    );
 }

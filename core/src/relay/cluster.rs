@@ -30,6 +30,7 @@ use super::route::default_name;
 use super::subscription::Subscription;
 use super::{Relay, Subscriber};
 use crate::cluster::entry::{self, Fields};
+use crate::cluster::outbox::KeptEntry;
 use crate::cluster::session::StoredSession;
 use crate::cluster::stream_id::offset_text;
 use crate::cluster::{
@@ -48,6 +49,9 @@ pub(super) struct ClusterNode {
     /// Own events appended (or about to be) and not yet read back: not yet delivered here.
     awaiting: VecDeque<Own>,
     awaiting_ids: HashSet<String>,
+    /// Awaited events whose append was skipped because another entry has their id: they
+    /// are delivered when that entry is read, or when a read finds the stream read through.
+    claimed_elsewhere: HashSet<String>,
     /// CONNECTs waiting for a session lookup in Redis, by the lookup's token.
     lookups: HashMap<u64, Lookup>,
     next_token: u64,
@@ -90,6 +94,7 @@ impl ClusterNode {
             uid: rng.id(),
             awaiting: VecDeque::new(),
             awaiting_ids: HashSet::new(),
+            claimed_elsewhere: HashSet::new(),
             lookups: HashMap::new(),
             next_token: 0,
         }
@@ -178,6 +183,7 @@ impl Relay {
             return;
         };
         let reported = node.link.handle_report(now, report);
+        node.claimed_elsewhere.extend(reported.claimed_elsewhere);
         if reported.went_down {
             self.deliver_awaiting(usize::MAX);
             self.end_lookups();
@@ -185,7 +191,45 @@ impl Relay {
         for (id, fields) in reported.entries {
             self.on_entry(id, &fields);
         }
+        if reported.caught_up {
+            self.deliver_claimed_elsewhere();
+        }
         self.flush_batches();
+    }
+
+    /// The stream is read through and the entries that claimed these ids were not in it
+    /// (read before this node started, or trimmed): deliver them here rather than never.
+    fn deliver_claimed_elsewhere(&mut self) {
+        let Some(node) = self.cluster.as_mut() else {
+            return;
+        };
+        if node.claimed_elsewhere.is_empty() {
+            return;
+        }
+        let claimed = std::mem::take(&mut node.claimed_elsewhere);
+        let (late, still): (VecDeque<Own>, VecDeque<Own>) = std::mem::take(&mut node.awaiting)
+            .into_iter()
+            .partition(|own| claimed.contains(&own.id));
+        node.awaiting = still;
+        for own in &late {
+            node.awaiting_ids.remove(&own.id);
+        }
+        for own in late {
+            if self.dedup.contains(&own.id) {
+                self.stats.events_deduplicated += 1;
+            } else {
+                self.deliver_here(&own.id, &own.json, own.received_at_ms, None);
+            }
+        }
+    }
+
+    /// What a previous run kept in the store's outbox: appended before anything new. The
+    /// events themselves reached this node's clients (and the history) back then.
+    pub fn restore_outbox(&mut self, kept: Vec<KeptEntry>) {
+        let now = self.now;
+        if let Some(node) = self.cluster.as_mut() {
+            node.link.restore_outbox(now, kept);
+        }
     }
 
     /// Runs the link's timers; a link that went down delivers what was waiting for it.
@@ -348,6 +392,7 @@ impl Relay {
         };
         let id = event_id(&json).unwrap_or_else(|| stream_id.to_string());
         if let Some(node) = self.cluster.as_mut() {
+            node.claimed_elsewhere.remove(&id);
             if node.awaiting_ids.remove(&id) {
                 if let Some(at) = node.awaiting.iter().position(|own| own.id == id) {
                     node.awaiting.remove(at);
@@ -405,8 +450,11 @@ impl Relay {
     }
 
     pub(super) fn cluster_output(&mut self) -> Option<Output> {
-        let command = self.cluster.as_mut()?.link.poll_command()?;
-        Some(Output::Cluster(command))
+        let link = &mut self.cluster.as_mut()?.link;
+        if let Some(change) = link.poll_outbox() {
+            return Some(Output::Outbox(change));
+        }
+        Some(Output::Cluster(link.poll_command()?))
     }
 }
 

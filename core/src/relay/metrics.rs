@@ -206,6 +206,11 @@ impl Relay {
             stats.entries_skipped,
         );
         page.counter(
+            "iorelay_cluster_entries_claimed_elsewhere_total",
+            "Appends not made because their event id was in the stream already.",
+            stats.entries_claimed_elsewhere,
+        );
+        page.counter(
             "iorelay_cluster_buffer_dropped_total",
             "Events not appended because the outage buffer was full.",
             stats.buffer_dropped,

@@ -235,6 +235,18 @@ pub static SETTINGS: &[Setting] = &[
         set: |s, v| s.config.relay.cluster.buffer_max = v.size(),
     },
     Setting {
+        key: "redis_dedup_ttl_ms",
+        env: &["IORELAY_REDIS_DEDUP_TTL_MS"],
+        flag: "redis-dedup-ttl",
+        kind: Kind::Millis,
+        about: "Cluster mode: how long an appended event id stays claimed in Redis, in \
+                milliseconds: within it the same id posted to another relay, or appended \
+                again after a lost answer, enters the stream once",
+        default_note: None,
+        get: |s| ms(s.config.relay.cluster.dedup_ttl),
+        set: |s, v| s.config.relay.cluster.dedup_ttl = Duration::from_millis(v.int().max(1)),
+    },
+    Setting {
         key: "max_connections",
         env: &["IORELAY_MAX_CONNECTIONS"],
         flag: "max-connections",

@@ -30,6 +30,7 @@ use std::fmt;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
+use iorelay_core::cluster::outbox::{KeptEntry, OutboxChange};
 use iorelay_core::relay::event::StoredEvent;
 
 use self::lock::{DirLock, LockError};
@@ -209,6 +210,8 @@ pub struct Opened {
     /// The highest offset ever committed (kept even when retention removed that event); the
     /// relay's next offset must be above it.
     pub last_offset: Option<u64>,
+    /// Cluster mode: the entries a previous run still had to append, oldest first.
+    pub outbox: Vec<KeptEntry>,
     /// The open store.
     pub store: Store,
 }
@@ -260,6 +263,7 @@ pub fn open(
     let (events, last_offset) = history
         .load(config.load_limit, cutoff)
         .map_err(file_error)?;
+    let outbox = history.load_outbox().map_err(file_error)?;
     let policy = Policy {
         commit_window: config.commit_window,
         batch_max: BATCH_MAX,
@@ -273,6 +277,7 @@ pub fn open(
     Ok(Opened {
         events,
         last_offset,
+        outbox,
         store: Store {
             writer,
             path,
@@ -289,6 +294,12 @@ impl Store {
     /// [`StoreStatus::dropped`].
     pub fn append(&self, event: StoredEvent) {
         self.writer.append(event);
+    }
+
+    /// Queues a change to the cluster outbox; it is committed at once (not after the commit
+    /// window) with whatever events are queued, in one transaction.
+    pub fn change_outbox(&self, change: OutboxChange) {
+        self.writer.change_outbox(change);
     }
 
     /// The store's health and counters.

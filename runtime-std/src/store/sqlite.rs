@@ -6,6 +6,10 @@
 //!   rowid range scans; no second index slows the appends down.
 //! - `meta(key, value)`: `last_offset`, kept even when retention deletes every event, so
 //!   offsets keep increasing across restarts.
+//! - `outbox(event_id, entry)` (cluster mode): the entries still to append to the Redis
+//!   stream while it is unreachable, oldest first by rowid (`iorelay_core::cluster::outbox`).
+//!   Added without a schema change: `CREATE TABLE IF NOT EXISTS` gives older files one, and
+//!   an older iorelay ignores it.
 //!
 //! Durability: `synchronous=FULL` in WAL mode fsyncs the log at every commit, so a committed
 //! batch survives the process being killed and the machine losing power.
@@ -13,6 +17,7 @@
 use std::path::{Path, PathBuf};
 
 use bytes::Bytes;
+use iorelay_core::cluster::outbox::{KeptEntry, OutboxChange};
 use iorelay_core::relay::event::StoredEvent;
 use rusqlite::{params, Connection, OptionalExtension};
 
@@ -77,6 +82,10 @@ impl History {
                  key TEXT PRIMARY KEY,
                  value INTEGER NOT NULL
              );
+             CREATE TABLE IF NOT EXISTS outbox (
+                 event_id TEXT PRIMARY KEY,
+                 entry BLOB NOT NULL
+             );
              PRAGMA user_version = {SCHEMA};"
         ))
         .map_err(|e| e.to_string())?;
@@ -132,13 +141,31 @@ impl History {
         let last = newest.max(recorded).map(rust);
         Ok((events, last))
     }
+
+    /// The outbox's entries, oldest first.
+    pub fn load_outbox(&self) -> Result<Vec<KeptEntry>, String> {
+        let e = |err: rusqlite::Error| format!("reading {}: {err}", self.path.display());
+        let mut stmt = self
+            .conn
+            .prepare("SELECT event_id, entry FROM outbox ORDER BY rowid")
+            .map_err(e)?;
+        let rows = stmt
+            .query_map([], |row| {
+                Ok(KeptEntry {
+                    event_id: row.get(0)?,
+                    entry: row.get(1)?,
+                })
+            })
+            .map_err(e)?;
+        rows.collect::<Result<Vec<_>, _>>().map_err(e)
+    }
 }
 
 impl Sink for History {
-    fn commit(&mut self, batch: &[StoredEvent]) -> Result<(), String> {
-        let Some(last) = batch.last() else {
+    fn commit(&mut self, batch: &[StoredEvent], outbox: &[OutboxChange]) -> Result<(), String> {
+        if batch.is_empty() && outbox.is_empty() {
             return Ok(());
-        };
+        }
         let tx = self.conn.transaction().map_err(|e| e.to_string())?;
         {
             // `OR REPLACE`: appending an offset twice keeps the later copy instead of failing
@@ -159,12 +186,36 @@ impl Sink for History {
                     ])
                     .map_err(|e| e.to_string())?;
             }
-            tx.execute(
-                "INSERT INTO meta (key, value) VALUES ('last_offset', ?1)
-                 ON CONFLICT (key) DO UPDATE SET value = MAX(value, excluded.value)",
-                [sql(last.offset)],
-            )
-            .map_err(|e| e.to_string())?;
+            if let Some(last) = batch.last() {
+                tx.execute(
+                    "INSERT INTO meta (key, value) VALUES ('last_offset', ?1)
+                     ON CONFLICT (key) DO UPDATE SET value = MAX(value, excluded.value)",
+                    [sql(last.offset)],
+                )
+                .map_err(|e| e.to_string())?;
+            }
+            let mut keep = tx
+                .prepare("INSERT OR IGNORE INTO outbox (event_id, entry) VALUES (?1, ?2)")
+                .map_err(|e| e.to_string())?;
+            let mut forget = tx
+                .prepare("DELETE FROM outbox WHERE event_id = ?1")
+                .map_err(|e| e.to_string())?;
+            for change in outbox {
+                match change {
+                    OutboxChange::Keep(entries) => {
+                        for kept in entries {
+                            keep.execute(params![kept.event_id, kept.entry])
+                                .map_err(|e| e.to_string())?;
+                        }
+                    }
+                    OutboxChange::Forget(ids) => {
+                        for id in ids {
+                            forget.execute([id]).map_err(|e| e.to_string())?;
+                        }
+                    }
+                    _ => {}
+                }
+            }
         }
         tx.commit().map_err(|e| e.to_string())
     }
@@ -218,8 +269,8 @@ mod tests {
         let dir = TempDir::new("sqlite-load");
         let mut h = History::open(&dir.path().join("h.sqlite3")).unwrap();
         let all: Vec<_> = (1..=10).map(|o| event(o, 100 + o)).collect();
-        h.commit(&all[..6]).unwrap();
-        h.commit(&all[6..]).unwrap();
+        h.commit(&all[..6], &[]).unwrap();
+        h.commit(&all[6..], &[]).unwrap();
         let (events, last) = h.load(3, 0).unwrap();
         assert_eq!(offsets(&events), vec![8, 9, 10]);
         assert_eq!(events[2], all[9]);
@@ -244,7 +295,7 @@ mod tests {
         let dir = TempDir::new("sqlite-count");
         let mut h = History::open(&dir.path().join("h.sqlite3")).unwrap();
         let all: Vec<_> = (1..=10).map(|o| event(o, 100)).collect();
-        h.commit(&all).unwrap();
+        h.commit(&all, &[]).unwrap();
         assert_eq!(h.prune(4, 0).unwrap(), 6);
         assert_eq!(offsets(&h.load(100, 0).unwrap().0), vec![7, 8, 9, 10]);
         assert_eq!(h.prune(4, 0).unwrap(), 0);
@@ -255,7 +306,7 @@ mod tests {
         let dir = TempDir::new("sqlite-age");
         let mut h = History::open(&dir.path().join("h.sqlite3")).unwrap();
         let all: Vec<_> = (1..=10).map(|o| event(o, 1000 + o * 10)).collect();
-        h.commit(&all).unwrap();
+        h.commit(&all, &[]).unwrap();
         assert_eq!(h.prune(100, 1050).unwrap(), 4);
         assert_eq!(
             offsets(&h.load(100, 0).unwrap().0),
@@ -271,12 +322,41 @@ mod tests {
     fn appending_an_offset_again_replaces_it() {
         let dir = TempDir::new("sqlite-replace");
         let mut h = History::open(&dir.path().join("h.sqlite3")).unwrap();
-        h.commit(&[event(1, 5), event(2, 5)]).unwrap();
-        h.commit(&[event(2, 6)]).unwrap();
+        h.commit(&[event(1, 5), event(2, 5)], &[]).unwrap();
+        h.commit(&[event(2, 6)], &[]).unwrap();
         let (events, last) = h.load(10, 0).unwrap();
         assert_eq!(offsets(&events), vec![1, 2]);
         assert_eq!(events[1].received_at_ms, 6);
         assert_eq!(last, Some(2));
+    }
+
+    #[test]
+    fn the_outbox_keeps_entries_in_order_until_they_are_forgotten_and_survives_reopening() {
+        let dir = TempDir::new("sqlite-outbox");
+        let path = dir.path().join("h.sqlite3");
+        let kept = |id: &str| KeptEntry {
+            event_id: id.to_owned(),
+            entry: format!("[[\"uid\",\"{id}\"]]").into_bytes(),
+        };
+        let mut h = History::open(&path).unwrap();
+        let keep = OutboxChange::Keep(vec![kept("b"), kept("a")]);
+        h.commit(&[event(1, 5)], &[keep]).unwrap();
+        h.commit(&[], &[OutboxChange::Keep(vec![kept("c"), kept("a")])])
+            .unwrap();
+        h.commit(&[], &[OutboxChange::Forget(vec!["b".to_owned()])])
+            .unwrap();
+        drop(h);
+        let h = History::open(&path).unwrap();
+        assert_eq!(
+            h.load_outbox().unwrap(),
+            [kept("a"), kept("c")],
+            "oldest first; keeping an id twice keeps the first"
+        );
+        assert_eq!(
+            offsets(&h.load(10, 0).unwrap().0),
+            vec![1],
+            "events untouched"
+        );
     }
 
     #[test]

@@ -16,14 +16,16 @@ use std::sync::{Arc, Condvar, Mutex, MutexGuard, PoisonError};
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
+use iorelay_core::cluster::outbox::OutboxChange;
 use iorelay_core::relay::event::StoredEvent;
 
 use super::CommitReport;
 
 /// Where committed events go; the SQLite file in production, fakes in tests.
 pub(super) trait Sink: Send + 'static {
-    /// Writes `batch` (ascending offsets) in one durable transaction: all or nothing.
-    fn commit(&mut self, batch: &[StoredEvent]) -> Result<(), String>;
+    /// Writes `batch` (ascending offsets) and applies `outbox` (in order) in one durable
+    /// transaction: all or nothing.
+    fn commit(&mut self, batch: &[StoredEvent], outbox: &[OutboxChange]) -> Result<(), String>;
     /// Deletes all but the newest `keep` events, and the oldest events received before
     /// `cutoff_ms`; returns how many went.
     fn prune(&mut self, keep: usize, cutoff_ms: u64) -> Result<usize, String>;
@@ -55,6 +57,9 @@ fn cost(event: &StoredEvent) -> usize {
 #[derive(Default)]
 struct State {
     pending: VecDeque<StoredEvent>,
+    /// Outbox changes not yet committed, in order. Not bounded here: the cluster bounds
+    /// what it keeps, and they are few (only during an outage).
+    outbox: VecDeque<OutboxChange>,
     pending_bytes: usize,
     committed: u64,
     dropped: u64,
@@ -160,6 +165,13 @@ impl Writer {
         }
     }
 
+    /// Queues an outbox change and wakes the writer: it commits at once, with the events
+    /// queued so far (changes come only during a cluster outage, so this costs little).
+    pub fn change_outbox(&self, change: OutboxChange) {
+        self.shared.lock().outbox.push_back(change);
+        self.shared.wake.notify_one();
+    }
+
     pub fn counters(&self) -> Counters {
         let running = self.thread.as_ref().is_some_and(|t| !t.is_finished());
         let state = self.shared.lock();
@@ -213,7 +225,7 @@ fn now_ms() -> u64 {
 
 /// What the writer does next.
 enum Step {
-    Commit(Vec<StoredEvent>),
+    Commit(Vec<StoredEvent>, Vec<OutboxChange>),
     Prune,
     Stop,
 }
@@ -262,11 +274,11 @@ fn run<S: Sink>(shared: &Shared, mut sink: S, policy: &Policy, on_commit: &dyn F
                 }
                 clock.next_prune = Instant::now() + policy.prune_every;
             }
-            Step::Commit(batch) => {
+            Step::Commit(batch, outbox) => {
                 let taken_at = Instant::now();
-                let result = sink.commit(&batch);
+                let result = sink.commit(&batch, &outbox);
                 let latency = taken_at.elapsed();
-                let report = settle(shared, &mut clock, &batch, result, taken_at);
+                let report = settle(shared, &mut clock, &batch, outbox.len(), result, taken_at);
                 let report = CommitReport {
                     events: batch.len(),
                     latency,
@@ -303,7 +315,7 @@ fn next_step(shared: &Shared, clock: &mut Clock, policy: &Policy, batch_max: usi
         if now >= clock.next_prune && clock.retry_at.is_none() && state.closing.is_none() {
             return Step::Prune;
         }
-        if state.pending.is_empty() {
+        if state.pending.is_empty() && state.outbox.is_empty() {
             clock.first_seen = None;
             clock.retry_at = None;
             if state.closing.is_some() {
@@ -333,12 +345,15 @@ fn next_step(shared: &Shared, clock: &mut Clock, policy: &Policy, batch_max: usi
             (Some(retry), None) => retry,
             (None, Some(_)) => now,
             (None, None) if state.pending.len() >= batch_max => now,
+            // What waits for Redis is kept at once: an outage is when a kill is likeliest.
+            (None, None) if !state.outbox.is_empty() => now,
             (None, None) => first_seen + policy.commit_window,
         };
         if now >= due {
             let batch: Vec<StoredEvent> = state.pending.iter().take(batch_max).cloned().collect();
+            let outbox: Vec<OutboxChange> = state.outbox.iter().cloned().collect();
             state.in_flight_upto = batch.last().map(|e| e.offset);
-            return Step::Commit(batch);
+            return Step::Commit(batch, outbox);
         }
         state = shared
             .wake
@@ -354,6 +369,7 @@ fn settle(
     shared: &Shared,
     clock: &mut Clock,
     batch: &[StoredEvent],
+    outbox_changes: usize,
     result: Result<(), String>,
     taken_at: Instant,
 ) -> Option<String> {
@@ -370,6 +386,7 @@ fn settle(
                     state.pending_bytes -= cost(&done);
                 }
             }
+            state.outbox.drain(..outbox_changes);
             // Includes events dropped from the queue while this commit ran: they are written.
             state.committed += batch.len() as u64;
             if clock.failures > 0 {
@@ -383,7 +400,8 @@ fn settle(
             clock.failures = 0;
             clock.retry_at = None;
             // What is left arrived after the batch was taken: its window starts then.
-            clock.first_seen = (!state.pending.is_empty()).then_some(taken_at);
+            clock.first_seen =
+                (!state.pending.is_empty() || !state.outbox.is_empty()).then_some(taken_at);
             None
         }
         Err(err) => {

@@ -5,6 +5,7 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 #[derive(Clone, Default)]
 struct Fake {
     written: Arc<Mutex<Vec<StoredEvent>>>,
+    outbox: Arc<Mutex<Vec<OutboxChange>>>,
     commits: Arc<AtomicUsize>,
     fail: Arc<AtomicUsize>,
     prunes: Arc<AtomicUsize>,
@@ -13,7 +14,7 @@ struct Fake {
 }
 
 impl Sink for Fake {
-    fn commit(&mut self, batch: &[StoredEvent]) -> Result<(), String> {
+    fn commit(&mut self, batch: &[StoredEvent], outbox: &[OutboxChange]) -> Result<(), String> {
         std::thread::sleep(self.slow);
         let left = self.fail.load(Ordering::SeqCst);
         if left > 0 {
@@ -24,6 +25,7 @@ impl Sink for Fake {
         }
         self.commits.fetch_add(1, Ordering::SeqCst);
         self.written.lock().unwrap().extend_from_slice(batch);
+        self.outbox.lock().unwrap().extend_from_slice(outbox);
         Ok(())
     }
     fn prune(&mut self, _keep: usize, _cutoff_ms: u64) -> Result<usize, String> {
@@ -98,6 +100,22 @@ fn a_full_batch_commits_before_the_window() {
         offsets(&fake.written.lock().unwrap()),
         (1..=6).collect::<Vec<_>>()
     );
+}
+
+#[test]
+fn an_outbox_change_commits_at_once_with_the_events_queued_before_it() {
+    let fake = Fake::default();
+    let mut p = policy();
+    p.commit_window = Duration::from_secs(3600);
+    let mut writer = Writer::spawn(fake.clone(), p, Box::new(|_| {})).unwrap();
+    writer.append(event(1));
+    writer.change_outbox(OutboxChange::Forget(vec!["x".to_owned()]));
+    wait_until("the outbox change's commit", || {
+        !fake.outbox.lock().unwrap().is_empty()
+    });
+    assert_eq!(offsets(&fake.written.lock().unwrap()), [1]);
+    assert_eq!(fake.commits.load(Ordering::SeqCst), 1, "one transaction");
+    writer.close();
 }
 
 #[test]
