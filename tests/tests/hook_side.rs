@@ -2,7 +2,6 @@
 //! `iorelay serve` (which closes the hooks' breaker and drains their spool at start), and
 //! `GET /api/history` as the dashboard's view.
 
-use std::io::Write;
 use std::net::TcpListener;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
@@ -27,28 +26,33 @@ fn free_port() -> u16 {
 
 /// Runs `<runtime> emit` like Claude Code does and checks it was silent and successful.
 fn emit(runtime: &RuntimeUnderTest, state: &Path, port: u16, event: &str) -> Duration {
+    // The event is in a file before the process starts, as a hook's stdin is written at
+    // once: a pipe written after `spawn` returned depends on this thread being scheduled
+    // within emit's stdin wait, which 100 concurrent emits on 2 busy cores do not promise.
+    let stdin = tempfile_with(event);
     let started = Instant::now();
-    let mut child = Command::new(runtime.binary())
+    let output = Command::new(runtime.binary())
         .arg("emit")
         .env("IORELAY_STATE_DIR", state)
         .env("IORELAY_PORT", port.to_string())
         .env_remove("IORELAY_HOST")
         .env_remove("IORELAY_TOKEN")
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
+        .stdin(Stdio::from(std::fs::File::open(&stdin).unwrap()))
+        .output()
         .unwrap();
-    child
-        .stdin
-        .take()
-        .unwrap()
-        .write_all(event.as_bytes())
-        .unwrap();
-    let output = child.wait_with_output().unwrap();
+    let _ = std::fs::remove_file(&stdin);
     assert_eq!(output.status.code(), Some(0), "{output:?}");
     assert!(output.stdout.is_empty(), "{output:?}");
     started.elapsed()
+}
+
+/// A new file holding `text`, for a child's stdin.
+fn tempfile_with(text: &str) -> std::path::PathBuf {
+    static NEXT: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+    let n = NEXT.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    let path = std::env::temp_dir().join(format!("iorelay-hook-stdin-{}-{n}", std::process::id()));
+    std::fs::write(&path, text).unwrap();
+    path
 }
 
 fn hook(n: usize) -> String {
