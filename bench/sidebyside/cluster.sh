@@ -25,7 +25,6 @@ set -uo pipefail
 
 HERE="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 ROOT="$(cd "$HERE/../.." && pwd)"
-cd "$HERE" || exit 1
 
 # 1000 websockets in the load generator plus as many in the servers (children of this shell).
 if [ "$(ulimit -n)" != unlimited ] && [ "$(ulimit -n)" -lt 16384 ]; then
@@ -91,9 +90,11 @@ if [ "$CLIENTS" -lt 2 ] || [ "$LIGHT_CLIENTS" = 1 ] || [ "$EVENTS" -lt 1 ] || [ 
   echo "need --clients >= 2, --light-clients 0 or >= 2, --events >= 1, --rate >= 1" >&2; exit 2
 fi
 
+# relative --out and --iorelay-dir are taken from the caller's directory, before this cd
 [ -z "$OUT" ] && OUT="$HERE/results/$(date -u +%Y%m%dT%H%M%SZ)"
 mkdir -p "$OUT/logs"
 OUT="$(cd "$OUT" && pwd)"
+cd "$HERE" || exit 1
 RESULTS="$OUT/cluster.jsonl"
 : >"$RESULTS"
 BENCH_TARGET="${SIDEBYSIDE_TARGET_DIR:-$HERE/target}"
