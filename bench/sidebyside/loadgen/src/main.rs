@@ -11,6 +11,12 @@
 //! Common: --url http://127.0.0.1:8765  --pid <server pid>  --peer <name>
 //!         --threads 2  --payload-bytes 512  --time-limit-s 60  --connect-concurrency 64
 //!
+//! Several servers (a cluster): `--url U1,U2,...` spreads the websocket clients over the URLs
+//! (client j on URL j mod k) and posts event i to URL i mod k; `check` and the one POST of
+//! `crowd` use the first URL, `wait`/`wait-free` wait for all. `--pid P1,P2,...` sums CPU and
+//! memory over every listed process (and descendants); `--pid-names a,b,...` names them for the
+//! per-process CPU split that is then added to every `cpu` object.
+//!
 //! stdout: exactly one compact JSON line per scenario; stderr: progress + a human table.
 mod http;
 mod procstat;
@@ -79,15 +85,29 @@ const USAGE: &str = "usage: loadgen <wait|wait-free|check|ingest|fanout|idle|cro
   fanout --clients N --events E --rate R(0=max) [--posters P] [--drain-idle-s 5]
   idle   --clients C [--idle-s 5] [--warmup-clients C/10]
   crowd  --clients C (10000) [--idle-s 2] [--drain-idle-s 5]   C idle clients, then one broadcast
-  common: --threads 2 --payload-bytes 512 --time-limit-s 60 --connect-concurrency 64 --label TEXT";
+  common: --threads 2 --payload-bytes 512 --time-limit-s 60 --connect-concurrency 64 --label TEXT
+  several servers: --url U1,U2,... (clients j -> U[j mod k], event i posted to U[i mod k])
+                   --pid P1,P2,... [--pid-names A,B,...] (CPU/memory summed, CPU also per process)";
 
 // ---------------------------------------------------------------- context
 
-#[derive(Clone)]
-struct Ctx {
+/// One server the load generator talks to: `addr` to connect to, `host` for the Host header.
+struct Target {
     addr: String,
     host: String,
-    pid: Option<u32>,
+}
+
+#[derive(Clone)]
+struct Ctx {
+    /// the first of `targets` (what single-server code paths use)
+    addr: String,
+    host: String,
+    /// every `--url`, in order (one for a single server)
+    targets: Arc<Vec<Target>>,
+    /// every `--pid` (empty: not measuring a server)
+    pids: Vec<u32>,
+    /// a name per pid, for the per-process CPU split (`--pid-names`, else the pid)
+    pid_names: Vec<String>,
     peer: String,
     label: String,
     epoch: Instant,
@@ -100,6 +120,13 @@ struct Ctx {
 impl Ctx {
     fn now_ns(&self) -> u64 {
         self.epoch.elapsed().as_nanos() as u64
+    }
+    /// Target of client or event number `i`: round-robin over the URLs.
+    fn target(&self, i: u64) -> &Target {
+        &self.targets[(i % self.targets.len() as u64) as usize]
+    }
+    fn target_index(&self, i: u64) -> usize {
+        (i % self.targets.len() as u64) as usize
     }
 }
 
@@ -178,12 +205,17 @@ fn r3(x: f64) -> f64 {
 
 struct Meter {
     t: Instant,
+    /// summed over every --pid
     srv: procstat::Snap,
+    /// one per --pid, in order
+    each: Vec<procstat::Snap>,
     me: f64,
 }
 
 fn meter(ctx: &Ctx) -> Meter {
-    Meter { t: Instant::now(), srv: procstat::snap(ctx.pid), me: procstat::self_cpu_s() }
+    let each: Vec<procstat::Snap> = ctx.pids.iter().map(|&p| procstat::snap(Some(p))).collect();
+    let srv = each.iter().fold(procstat::Snap::default(), |acc, s| acc.plus(s));
+    Meter { t: Instant::now(), srv, each, me: procstat::self_cpu_s() }
 }
 
 /// CPU usage between two meters: server cpu seconds, loadgen cpu seconds, wall seconds
@@ -191,13 +223,25 @@ fn cpu_json(ctx: &Ctx, a: &Meter, b: &Meter) -> Value {
     let wall = b.t.duration_since(a.t).as_secs_f64();
     let srv = b.srv.cpu_s - a.srv.cpu_s;
     let me = b.me - a.me;
-    json!({
+    let measured = !ctx.pids.is_empty();
+    let mut v = json!({
         "wall_s": r3(wall),
-        "server_cpu_s": if ctx.pid.is_some() { json!(r3(srv)) } else { Value::Null },
-        "server_cpu_pct": if ctx.pid.is_some() && wall > 0.0 { json!(r3(100.0 * srv / wall)) } else { Value::Null },
+        "server_cpu_s": if measured { json!(r3(srv)) } else { Value::Null },
+        "server_cpu_pct": if measured && wall > 0.0 { json!(r3(100.0 * srv / wall)) } else { Value::Null },
         "loadgen_cpu_s": r3(me),
         "loadgen_cpu_pct": if wall > 0.0 { r3(100.0 * me / wall) } else { 0.0 },
-    })
+    });
+    if ctx.pids.len() > 1 {
+        // several servers (a cluster and its Redis): where the summed server CPU went
+        let split: serde_json::Map<String, Value> = ctx
+            .pid_names
+            .iter()
+            .zip(a.each.iter().zip(b.each.iter()))
+            .map(|(name, (x, y))| (name.clone(), json!(r3(y.cpu_s - x.cpu_s))))
+            .collect();
+        v["server_cpu_s_by_process"] = Value::Object(split);
+    }
+    v
 }
 
 fn mem_json(s: &procstat::Snap) -> Value {
@@ -222,8 +266,16 @@ struct Shared {
 }
 
 struct ClientOut {
+    /// delivery latencies of events posted to this client's own server (all of them when
+    /// there is one server)
     lat: Vec<u64>,
+    /// with several servers: latencies of events posted to another server
+    lat_other: Vec<u64>,
     connected: bool,
+    /// index of the --url this client is connected to
+    target: usize,
+    /// unique claude_event messages received
+    delivered: u64,
 }
 
 fn err_key(e: &str) -> String {
@@ -233,10 +285,12 @@ fn err_key(e: &str) -> String {
     k
 }
 
-/// Spawn one client task: connect (bounded by `sem`, up to 3 tries), then read until `stop`.
-/// `expect_events` sizes the duplicate-detection bitset (0 = not tracking).
+/// Spawn client number `j`: connect to target `j mod k` (bounded by `sem`, up to 3 tries),
+/// then read until `stop`. `expect_events` sizes the duplicate-detection bitset (0 = not
+/// tracking).
 fn spawn_client(
     ctx: &Ctx,
+    j: u64,
     sem: Arc<Semaphore>,
     sh: Arc<Shared>,
     mut stop: watch::Receiver<bool>,
@@ -244,7 +298,10 @@ fn spawn_client(
     record_latency: bool,
 ) -> tokio::task::JoinHandle<ClientOut> {
     let ctx = ctx.clone();
+    let target = ctx.target_index(j);
+    let k = ctx.targets.len() as u64;
     tokio::spawn(async move {
+        let (addr, host) = (&ctx.targets[target].addr, &ctx.targets[target].host);
         let mut conn = None;
         {
             let _permit = sem.acquire().await.unwrap();
@@ -252,7 +309,7 @@ fn spawn_client(
                 if *stop.borrow() {
                     break;
                 }
-                match sio::connect(&ctx.addr, &ctx.host, Duration::from_secs(15)).await {
+                match sio::connect(addr, host, Duration::from_secs(15)).await {
                     Ok(c) => {
                         conn = Some(c);
                         break;
@@ -267,12 +324,14 @@ fn spawn_client(
         }
         let Some(conn) = conn else {
             sh.failed.fetch_add(1, Relaxed);
-            return ClientOut { lat: Vec::new(), connected: false };
+            return ClientOut { lat: Vec::new(), lat_other: Vec::new(), connected: false, target, delivered: 0 };
         };
         sh.connected.fetch_add(1, Relaxed);
         let mut ws = conn.ws;
         let mut seen = vec![0u64; (expect_events as usize).div_ceil(64)];
         let mut lat = Vec::with_capacity(if record_latency { expect_events as usize } else { 0 });
+        let mut lat_other = Vec::new();
+        let mut delivered = 0u64;
         loop {
             tokio::select! {
                 m = ws.next() => match m {
@@ -295,11 +354,18 @@ fn spawn_client(
                                         sh.dups.fetch_add(1, Relaxed);
                                     } else {
                                         seen[w] |= bit;
+                                        delivered += 1;
                                         sh.delivered.fetch_add(1, Relaxed);
                                         sh.last_ns.fetch_max(now, Relaxed);
                                         if record_latency {
                                             if let Some(t0) = tns {
-                                                lat.push(now.saturating_sub(t0));
+                                                // event s was posted to target s mod k
+                                                let l = now.saturating_sub(t0);
+                                                if s % k == target as u64 {
+                                                    lat.push(l);
+                                                } else {
+                                                    lat_other.push(l);
+                                                }
                                             }
                                         }
                                     }
@@ -327,7 +393,7 @@ fn spawn_client(
             }
         }
         drop(ws);
-        ClientOut { lat, connected: true }
+        ClientOut { lat, lat_other, connected: true, target, delivered }
     })
 }
 
@@ -355,12 +421,15 @@ fn client_errs(sh: &Shared) -> Value {
 struct PostOut {
     lat: Vec<u64>,
     ok: u64,
+    /// accepted events per target (index of --url)
+    ok_by_target: Vec<u64>,
     status_err: BTreeMap<u16, u64>,
     io_err: BTreeMap<String, u64>,
 }
 
 /// One poster loop: takes event indices from `next` until `total`, paced at `rate` ev/s
 /// (0 = as fast as possible), on a keep-alive connection or a new connection per event.
+/// Event i goes to target i mod k (one keep-alive connection per target).
 async fn poster(
     ctx: Ctx,
     next: Arc<AtomicU64>,
@@ -371,8 +440,9 @@ async fn poster(
     deadline: Instant,
     pad: Arc<String>,
 ) -> PostOut {
-    let mut out = PostOut::default();
-    let mut conn: Option<tokio::net::TcpStream> = None;
+    let mut out = PostOut { ok_by_target: vec![0; ctx.targets.len()], ..PostOut::default() };
+    // one connection per target (event i goes to target i mod k)
+    let mut conns: Vec<Option<tokio::net::TcpStream>> = ctx.targets.iter().map(|_| None).collect();
     let mut buf = Vec::with_capacity(4096);
     loop {
         let i = next.fetch_add(1, Relaxed);
@@ -391,11 +461,14 @@ async fn poster(
         }
         let t_ns = ctx.now_ns();
         let body = event_body(i, t_ns, &pad);
-        let req = http::build_request("POST", "/api/events", &ctx.host, Some(&body), !keepalive);
+        let ti = ctx.target_index(i);
+        let target = ctx.target(i);
+        let conn = &mut conns[ti];
+        let req = http::build_request("POST", "/api/events", &target.host, Some(&body), !keepalive);
         let st = Instant::now();
         let res = async {
             if conn.is_none() {
-                conn = Some(http::connect(&ctx.addr).await?);
+                *conn = Some(http::connect(&target.addr).await?);
             }
             http::roundtrip(conn.as_mut().unwrap(), &req, &mut buf).await
         };
@@ -405,20 +478,21 @@ async fn poster(
                 out.lat.push(st.elapsed().as_nanos() as u64);
                 if r.status == 204 || r.status == 200 {
                     out.ok += 1;
+                    out.ok_by_target[ti] += 1;
                 } else {
                     *out.status_err.entry(r.status).or_default() += 1;
                 }
                 if !keepalive || r.close {
-                    conn = None;
+                    *conn = None;
                 }
             }
             Ok(Err(e)) => {
                 *out.io_err.entry(err_key(&e.to_string())).or_default() += 1;
-                conn = None;
+                *conn = None;
             }
             Err(_) => {
                 *out.io_err.entry("timeout 10s".into()).or_default() += 1;
-                conn = None;
+                *conn = None;
             }
         }
     }
@@ -430,6 +504,10 @@ fn merge_posts(v: Vec<PostOut>) -> PostOut {
     for p in v {
         m.lat.extend(p.lat);
         m.ok += p.ok;
+        m.ok_by_target.resize(m.ok_by_target.len().max(p.ok_by_target.len()), 0);
+        for (i, c) in p.ok_by_target.iter().enumerate() {
+            m.ok_by_target[i] += c;
+        }
         for (k, c) in p.status_err {
             *m.status_err.entry(k).or_default() += c;
         }
@@ -460,7 +538,7 @@ async fn scenario_ingest(ctx: &Ctx, a: &Args) -> Value {
     let (stop_tx, stop_rx) = watch::channel(false);
     let sem = Arc::new(Semaphore::new(ctx.connect_conc));
     let handles: Vec<_> = (0..listeners)
-        .map(|_| spawn_client(ctx, sem.clone(), sh.clone(), stop_rx.clone(), k, false))
+        .map(|j| spawn_client(ctx, j, sem.clone(), sh.clone(), stop_rx.clone(), k, false))
         .collect();
     wait_connected(&sh, listeners, deadline).await;
     tokio::time::sleep(Duration::from_millis(200)).await;
@@ -527,7 +605,7 @@ async fn scenario_fanout(ctx: &Ctx, a: &Args) -> Value {
     let (stop_tx, stop_rx) = watch::channel(false);
     let sem = Arc::new(Semaphore::new(ctx.connect_conc));
     let handles: Vec<_> = (0..n)
-        .map(|_| spawn_client(ctx, sem.clone(), sh.clone(), stop_rx.clone(), e, true))
+        .map(|j| spawn_client(ctx, j, sem.clone(), sh.clone(), stop_rx.clone(), e, true))
         .collect();
     let all = wait_connected(&sh, n, deadline).await;
     let connected = sh.connected.load(Relaxed);
@@ -584,18 +662,25 @@ async fn scenario_fanout(ctx: &Ctx, a: &Args) -> Value {
     }
     let m1 = meter(ctx);
     let _ = stop_tx.send(true);
-    let mut lat = Vec::with_capacity((n * e) as usize);
+    let k = ctx.targets.len();
+    // latencies of events posted to the client's own server / to another one (k > 1)
+    let mut lat_own = Vec::with_capacity((n * e) as usize / k);
+    let mut lat_other = Vec::with_capacity(if k > 1 { (n * e) as usize } else { 0 });
+    let mut per_target = vec![(0u64, 0u64); k]; // (clients connected, unique messages delivered)
     for h in handles {
         if let Ok(o) = h.await {
-            let _ = o.connected;
-            lat.extend(o.lat);
+            per_target[o.target].0 += o.connected as u64;
+            per_target[o.target].1 += o.delivered;
+            lat_own.extend(o.lat);
+            lat_other.extend(o.lat_other);
         }
     }
+    let mut lat: Vec<u64> = lat_own.iter().chain(lat_other.iter()).copied().collect();
     let delivered = sh.delivered.load(Relaxed);
     let last_ns = sh.last_ns.load(Relaxed);
     let deliver_secs = (last_ns.saturating_sub(post_start_ns)) as f64 / 1e9;
     let expected = n * e;
-    json!({
+    let mut v = json!({
         "scenario": if rate > 0.0 { "fanout-rate" } else { "fanout-max" },
         "peer": ctx.peer, "label": ctx.label,
         "params": {"clients": n, "events": e, "rate": rate, "posters": posters,
@@ -621,7 +706,28 @@ async fn scenario_fanout(ctx: &Ctx, a: &Args) -> Value {
         "cpu": cpu_json(ctx, &m0, &m1),
         "server_mem_end": mem_json(&m1.srv),
         "server_mem_connected": mem_json(&mc.srv),
-    })
+    });
+    if k > 1 {
+        // several servers: what each server's clients got, and the latency of events posted to
+        // the client's own server against those posted to another (in a cluster every event
+        // takes the shared stream's round trip either way)
+        let targets: Vec<Value> = ctx
+            .targets
+            .iter()
+            .zip(per_target.iter())
+            .enumerate()
+            .map(|(i, (t, &(conn, got)))| {
+                json!({"url": format!("http://{}", t.host), "clients_connected": conn,
+                       "events_posted_ok": p.ok_by_target.get(i).copied().unwrap_or(0),
+                       "expected_from_acked": conn * p.ok, "delivered": got,
+                       "undelivered_acked": (conn * p.ok).saturating_sub(got)})
+            })
+            .collect();
+        v["targets"] = json!(targets);
+        v["delivery"]["latency_own_server"] = lat_summary(&mut lat_own);
+        v["delivery"]["latency_other_server"] = lat_summary(&mut lat_other);
+    }
+    v
 }
 
 async fn scenario_idle(ctx: &Ctx, a: &Args) -> Value {
@@ -638,14 +744,14 @@ async fn scenario_idle(ctx: &Ctx, a: &Args) -> Value {
     let (stop_tx, stop_rx) = watch::channel(false);
     let sem = Arc::new(Semaphore::new(ctx.connect_conc));
     let mut handles: Vec<_> = (0..warm)
-        .map(|_| spawn_client(ctx, sem.clone(), sh.clone(), stop_rx.clone(), 0, false))
+        .map(|j| spawn_client(ctx, j, sem.clone(), sh.clone(), stop_rx.clone(), 0, false))
         .collect();
     wait_connected(&sh, warm, deadline).await;
     tokio::time::sleep(Duration::from_millis(500)).await;
     let mw = meter(ctx);
     let warm_connected = sh.connected.load(Relaxed);
     handles.extend(
-        (warm..c).map(|_| spawn_client(ctx, sem.clone(), sh.clone(), stop_rx.clone(), 0, false)),
+        (warm..c).map(|j| spawn_client(ctx, j, sem.clone(), sh.clone(), stop_rx.clone(), 0, false)),
     );
     wait_connected(&sh, c, deadline).await;
     let mc = meter(ctx);
@@ -704,7 +810,7 @@ async fn scenario_crowd(ctx: &Ctx, a: &Args) -> Value {
     let (stop_tx, stop_rx) = watch::channel(false);
     let sem = Arc::new(Semaphore::new(ctx.connect_conc));
     let handles: Vec<_> = (0..c)
-        .map(|_| spawn_client(ctx, sem.clone(), sh.clone(), stop_rx.clone(), 1, true))
+        .map(|j| spawn_client(ctx, j, sem.clone(), sh.clone(), stop_rx.clone(), 1, true))
         .collect();
     let all = wait_connected(&sh, c, deadline).await;
     let mc = meter(ctx);
@@ -766,6 +872,7 @@ async fn scenario_crowd(ctx: &Ctx, a: &Args) -> Value {
     for h in handles {
         if let Ok(o) = h.await {
             lat.extend(o.lat);
+            lat.extend(o.lat_other);
         }
     }
     let delivered = sh.delivered.load(Relaxed);
@@ -909,31 +1016,33 @@ async fn scenario_check(ctx: &Ctx) -> Value {
            "checks": details, "info_polling_handshake": poll_info})
 }
 
+/// Wait until every target answers GET /health with 200 while every --pid is alive.
 async fn wait_ready(ctx: &Ctx, timeout: Duration) -> bool {
     let until = Instant::now() + timeout;
+    let gone = || ctx.pids.iter().copied().find(|&pid| procstat::tree(pid).is_empty());
+    let mut ready = vec![false; ctx.targets.len()];
     while Instant::now() < until {
-        if let Ok(Ok(r)) = tokio::time::timeout(
-            Duration::from_secs(2),
-            http::oneshot(&ctx.addr, &ctx.host, "GET", "/health", None),
-        )
-        .await
-        {
-            if r.status == 200 {
-                // make sure it is *our* server that answered
-                if let Some(pid) = ctx.pid {
-                    if procstat::tree(pid).is_empty() {
-                        eprintln!("loadgen wait: /health answered but server pid {pid} is gone (port taken by another process?)");
-                        return false;
-                    }
-                }
-                return true;
+        for (t, ok) in ctx.targets.iter().zip(ready.iter_mut()).filter(|(_, ok)| !**ok) {
+            if let Ok(Ok(r)) = tokio::time::timeout(
+                Duration::from_secs(2),
+                http::oneshot(&t.addr, &t.host, "GET", "/health", None),
+            )
+            .await
+            {
+                *ok = r.status == 200;
             }
         }
-        if let Some(pid) = ctx.pid {
-            if procstat::tree(pid).is_empty() {
+        // make sure it is *our* server that answered
+        if let Some(pid) = gone() {
+            if ready.iter().any(|&r| r) {
+                eprintln!("loadgen wait: /health answered but server pid {pid} is gone (port taken by another process?)");
+            } else {
                 eprintln!("loadgen wait: server pid {pid} is gone");
-                return false;
             }
+            return false;
+        }
+        if ready.iter().all(|&r| r) {
+            return true;
         }
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
@@ -976,6 +1085,16 @@ fn human(v: &Value) {
             add("delivered msgs/s", g("delivery.msgs_per_s"));
             add("delivery p50/p99/max ms", format!("{} / {} / {}", g("delivery.latency.p50_ms"), g("delivery.latency.p99_ms"), g("delivery.latency.max_ms")));
             add("clients closed early", g("delivery.closed_early"));
+            if let Some(ts) = v.get("targets").and_then(|t| t.as_array()) {
+                add("own / other server p50/p99 ms", format!("{} / {} ; {} / {}",
+                    g("delivery.latency_own_server.p50_ms"), g("delivery.latency_own_server.p99_ms"),
+                    g("delivery.latency_other_server.p50_ms"), g("delivery.latency_other_server.p99_ms")));
+                for t in ts {
+                    add(&format!("  {}", t["url"].as_str().unwrap_or("?")),
+                        format!("clients {}, posted ok {}, delivered {} / {}", t["clients_connected"],
+                                t["events_posted_ok"], t["delivered"], t["expected_from_acked"]));
+                }
+            }
         }
         "idle-memory" => {
             add("connected / failed", format!("{} / {} in {}s", g("connect.connected"), g("connect.failed"), g("connect.secs")));
@@ -1006,6 +1125,9 @@ fn human(v: &Value) {
     }
     if v.get("cpu").is_some() {
         add("server cpu s (%)", format!("{} ({}%)", g("cpu.server_cpu_s"), g("cpu.server_cpu_pct")));
+        if v["cpu"].get("server_cpu_s_by_process").is_some() {
+            add("  by process", g("cpu.server_cpu_s_by_process"));
+        }
         add("loadgen cpu s (%)", format!("{} ({}%)", g("cpu.loadgen_cpu_s"), g("cpu.loadgen_cpu_pct")));
         add("wall s", g("cpu.wall_s"));
     }
@@ -1025,12 +1147,37 @@ fn main() {
         return;
     }
     let nofile = procstat::raise_nofile();
-    let (addr, host) = parse_url(&a.s("url", "http://127.0.0.1:8765"));
+    let targets: Vec<Target> = a
+        .s("url", "http://127.0.0.1:8765")
+        .split(',')
+        .filter(|u| !u.is_empty())
+        .map(|u| {
+            let (addr, host) = parse_url(u);
+            Target { addr, host }
+        })
+        .collect();
+    if targets.is_empty() {
+        die("--url: no URL given");
+    }
+    let pids: Vec<u32> = a
+        .kv
+        .get("pid")
+        .map(|l| l.split(',').map(|p| p.parse().unwrap_or_else(|_| die(&format!("bad --pid {p}")))).collect())
+        .unwrap_or_default();
+    let pid_names: Vec<String> = match a.kv.get("pid-names") {
+        Some(l) => l.split(',').map(str::to_string).collect(),
+        None => pids.iter().map(|p| p.to_string()).collect(),
+    };
+    if pid_names.len() != pids.len() {
+        die("--pid-names needs one name per --pid");
+    }
     let threads: usize = a.get("threads", 2);
     let ctx = Ctx {
-        addr,
-        host,
-        pid: a.kv.get("pid").map(|p| p.parse().unwrap_or_else(|_| die("bad --pid"))),
+        addr: targets[0].addr.clone(),
+        host: targets[0].host.clone(),
+        targets: Arc::new(targets),
+        pids,
+        pid_names,
         peer: a.s("peer", "unnamed"),
         label: a.s("label", ""),
         epoch: Instant::now(),
@@ -1039,7 +1186,7 @@ fn main() {
         connect_conc: a.get("connect-concurrency", 64),
         threads,
     };
-    if let Some(pid) = ctx.pid {
+    for &pid in &ctx.pids {
         if procstat::tree(pid).is_empty() {
             die(&format!("--pid {pid}: no such process"));
         }
@@ -1067,23 +1214,26 @@ fn main() {
             "wait" => {
                 let ok = wait_ready(&ctx, Duration::from_secs_f64(a.get("timeout-s", 30.0))).await;
                 if !ok {
-                    eprintln!("loadgen wait: server at {} not ready", ctx.addr);
+                    let all: Vec<&str> = ctx.targets.iter().map(|t| t.addr.as_str()).collect();
+                    eprintln!("loadgen wait: server(s) at {} not ready", all.join(", "));
                     std::process::exit(1);
                 }
                 None
             }
             "wait-free" => {
-                // wait until nothing listens on --url (port free), e.g. after stopping a peer
+                // wait until nothing listens on any --url (port free), e.g. after stopping a peer
                 let until = Instant::now() + Duration::from_secs_f64(a.get("timeout-s", 15.0));
-                loop {
-                    if tokio::net::TcpStream::connect(&ctx.addr).await.is_err() {
-                        break;
+                for t in ctx.targets.iter() {
+                    loop {
+                        if tokio::net::TcpStream::connect(&t.addr).await.is_err() {
+                            break;
+                        }
+                        if Instant::now() >= until {
+                            eprintln!("loadgen wait-free: something still listens on {}", t.addr);
+                            std::process::exit(1);
+                        }
+                        tokio::time::sleep(Duration::from_millis(100)).await;
                     }
-                    if Instant::now() >= until {
-                        eprintln!("loadgen wait-free: something still listens on {}", ctx.addr);
-                        std::process::exit(1);
-                    }
-                    tokio::time::sleep(Duration::from_millis(100)).await;
                 }
                 None
             }
@@ -1097,9 +1247,10 @@ fn main() {
     });
     if let Some(v) = res {
         // final server state (is it still alive?)
-        let alive = ctx.pid.map(|p| !procstat::tree(p).is_empty());
         let mut v = v;
-        if let Some(alive) = alive {
+        if !ctx.pids.is_empty() {
+            // every listed process (all nodes of a cluster, and its Redis)
+            let alive = ctx.pids.iter().all(|&p| !procstat::tree(p).is_empty());
             v["server_alive_after"] = json!(alive);
         }
         human(&v);
