@@ -5,15 +5,18 @@
 //! ends once, and the engine learns of aborted polls only from that end. So the end is reported
 //! here, after either phase returns and even if a phase panicked, instead of inside each phase.
 
+use std::future::Future;
 use std::net::TcpStream;
 use std::panic::AssertUnwindSafe;
+use std::pin::Pin;
 use std::sync::Arc;
+use std::task::{Context, Poll};
 use std::time::{Duration, Instant};
 
 use async_io::Async;
 use iorelay_core::{Config, ConnId, Input};
 use iorelay_std::log;
-use smol::channel::Sender;
+use smol::channel::{Sender, TrySendError};
 use smol::future::FutureExt;
 use tungstenite::protocol::WebSocketConfig;
 
@@ -46,9 +49,39 @@ pub struct Shared {
 }
 
 impl Shared {
-    /// Hands an input to the driver; `false` when the driver is gone (shutting down).
-    pub async fn send(&self, input: Input) -> bool {
-        self.inbox.send(ToDriver::Input(input)).await.is_ok()
+    /// Hands an input to the driver; resolves to `false` when the driver is gone (shutting
+    /// down). The input goes into the channel at once when it has room (almost always), so
+    /// the future a connection task holds across the await is a tag, not the input.
+    pub fn send(&self, input: Input) -> Sending<'_> {
+        match self.inbox.try_send(ToDriver::Input(input)) {
+            Ok(()) => Sending::Done(true),
+            Err(TrySendError::Closed(_)) => Sending::Done(false),
+            Err(TrySendError::Full(message)) => {
+                Sending::Waiting(Box::pin(self.inbox.send(message)))
+            }
+        }
+    }
+}
+
+/// [`Shared::send`]'s future. Why not an `async fn`: that state machine holds the input (200
+/// bytes) and the channel's send future (over 400), and every connection task holds the
+/// largest state of each of its awaits for its whole life; boxing the rare full-channel case
+/// keeps an idle connection's task about 900 bytes smaller.
+pub enum Sending<'a> {
+    /// Sent (`true`) or refused by a closed channel (`false`).
+    Done(bool),
+    /// The channel was full: waiting for room.
+    Waiting(Pin<Box<smol::channel::Send<'a, ToDriver>>>),
+}
+
+impl Future for Sending<'_> {
+    type Output = bool;
+
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<bool> {
+        match self.get_mut() {
+            Sending::Done(sent) => Poll::Ready(*sent),
+            Sending::Waiting(send) => send.as_mut().poll(cx).map(|sent| sent.is_ok()),
+        }
     }
 }
 
@@ -76,7 +109,11 @@ pub async fn run(
 }
 
 async fn serve(conn: ConnId, stream: &Async<TcpStream>, queue: &OutboundQueue, shared: &Shared) {
-    match http_conn::serve(conn, stream, queue, shared).await {
+    // The HTTP phase is boxed: its state (request reader, a reply being written) is larger
+    // than the websocket phase's, and unboxed it would size the task a websocket then holds
+    // for hours. The box goes when the phase ends.
+    let http = Box::pin(http_conn::serve(conn, stream, queue, shared)).await;
+    match http {
         http_conn::HttpEnd::Closed => {}
         http_conn::HttpEnd::Upgrade(first_bytes) => {
             ws_conn::serve(conn, stream, queue, shared, first_bytes).await;
