@@ -88,6 +88,18 @@ pub struct Driver {
     frames: FrameMemo,
     /// The Redis threads, in cluster mode.
     cluster: Option<iorelay_std::cluster::ClusterLink>,
+    /// Connections given websocket frames without a wake-up, woken when the burst ends.
+    to_wake: Vec<Arc<Conn>>,
+}
+
+/// Most inputs a burst takes from the inbox before the writers it fed are woken: bounds the
+/// delay the first frame of a burst waits for its writer.
+const BURST: usize = 64;
+
+/// What the run loop does after a message.
+enum Flow {
+    Go,
+    Stop,
 }
 
 impl Driver {
@@ -103,6 +115,7 @@ impl Driver {
             deadline,
             frames: FrameMemo::new(),
             cluster: None,
+            to_wake: Vec::new(),
         }
     }
 
@@ -132,38 +145,63 @@ impl Driver {
                     Err(_) => return,
                 },
             };
-            let now = Instant::now();
-            let input = match msg {
-                None => Input::Timeout(now),
-                Some(Msg::Shutdown) => return self.shutdown(now),
-                Some(Msg::Measured(measurement)) => {
-                    if let (Measurement::StoreCommit { .. }, Some(persistence)) =
-                        (&measurement, &self.persistence)
-                    {
-                        self.engine.set_store_health(persistence.health());
-                    }
-                    Input::Measured { now, measurement }
-                }
-                Some(Msg::Opened(conn)) => {
-                    self.conns.insert(conn.id, conn);
-                    continue;
-                }
-                Some(Msg::Cluster(report)) => Input::Cluster { now, report },
-                Some(Msg::Closed { conn }) => {
-                    if self.conns.remove(&conn).is_none() {
-                        continue;
-                    }
-                    Input::ConnClosed { now, conn }
-                }
-                Some(msg) => match self.live_input(msg, now) {
-                    Some(input) => input,
-                    None => continue,
-                },
-            };
-            self.feed(input);
-            if self.stop_requested {
+            if let Flow::Stop = self.handle(msg) {
                 return self.shutdown(Instant::now());
             }
+            // The rest of the burst, then the writers it fed.
+            for _ in 1..BURST {
+                let Ok(msg) = self.inbox.try_recv() else {
+                    break;
+                };
+                if let Flow::Stop = self.handle(Some(msg)) {
+                    return self.shutdown(Instant::now());
+                }
+            }
+            self.wake_writers();
+        }
+    }
+
+    /// Feeds one message (`None`: the deadline passed) to the engine.
+    fn handle(&mut self, msg: Option<Msg>) -> Flow {
+        let now = Instant::now();
+        let input = match msg {
+            None => Input::Timeout(now),
+            Some(Msg::Shutdown) => return Flow::Stop,
+            Some(Msg::Measured(measurement)) => {
+                if let (Measurement::StoreCommit { .. }, Some(persistence)) =
+                    (&measurement, &self.persistence)
+                {
+                    self.engine.set_store_health(persistence.health());
+                }
+                Input::Measured { now, measurement }
+            }
+            Some(Msg::Opened(conn)) => {
+                self.conns.insert(conn.id, conn);
+                return Flow::Go;
+            }
+            Some(Msg::Cluster(report)) => Input::Cluster { now, report },
+            Some(Msg::Closed { conn }) => {
+                if self.conns.remove(&conn).is_none() {
+                    return Flow::Go;
+                }
+                Input::ConnClosed { now, conn }
+            }
+            Some(msg) => match self.live_input(msg, now) {
+                Some(input) => input,
+                None => return Flow::Go,
+            },
+        };
+        self.feed(input);
+        if self.stop_requested {
+            return Flow::Stop;
+        }
+        Flow::Go
+    }
+
+    /// Wakes each writer given frames since the last wake, once.
+    fn wake_writers(&mut self) {
+        for conn in self.to_wake.drain(..) {
+            conn.outbound.wake();
         }
     }
 
@@ -237,7 +275,7 @@ impl Driver {
             Output::WsAccept { conn } => self.route(conn, Item::Accept, pressure),
             Output::WsSend { conn, frame } => {
                 let framed = self.frames.frame(&frame);
-                self.route(conn, Item::Message(framed), pressure);
+                self.route_deferred(conn, Item::Message(framed), pressure);
             }
             Output::WsClose { conn, code, reason } => {
                 self.route(conn, Item::Close { code, reason }, pressure);
@@ -272,26 +310,46 @@ impl Driver {
         }
     }
 
+    /// Queues a websocket frame; its writer is woken when the burst ends.
+    fn route_deferred(&mut self, conn: ConnId, item: Item, pressure: &mut VecDeque<Input>) {
+        let Some(target) = self.conns.get(&conn) else {
+            log!(Debug, "conn {}: closed, output dropped", conn.0);
+            return;
+        };
+        let (pushed, first) = target.outbound.push_deferred(item);
+        if first {
+            self.to_wake.push(Arc::clone(target));
+        }
+        Self::pushed(target, pushed, pressure);
+    }
+
+    /// Queues an item and wakes its writer at once (replies, accepts, closes).
     fn route(&self, conn: ConnId, item: Item, pressure: &mut VecDeque<Input>) {
         match self.conns.get(&conn) {
-            Some(target) => match target.outbound.push(item) {
-                Pushed::Queued => {}
-                Pushed::NowCongested => pressure.push_back(Input::Congestion {
+            Some(target) => Self::pushed(target, target.outbound.push(item), pressure),
+            None => log!(Debug, "conn {}: closed, output dropped", conn.0),
+        }
+    }
+
+    /// What a push's outcome means: congestion to report, or an overflow that aborts.
+    fn pushed(target: &Conn, pushed: Pushed, pressure: &mut VecDeque<Input>) {
+        let conn = target.id;
+        match pushed {
+            Pushed::Queued => {}
+            Pushed::NowCongested => pressure.push_back(Input::Congestion {
+                now: Instant::now(),
+                conn,
+                congested: true,
+            }),
+            Pushed::Overflow => {
+                log!(Warn, "conn {}: outbound queue overflow, closing", conn.0);
+                target.abort();
+                // The engine closes the session as a slow consumer (and counts it).
+                pressure.push_back(Input::QueueOverflow {
                     now: Instant::now(),
                     conn,
-                    congested: true,
-                }),
-                Pushed::Overflow => {
-                    log!(Warn, "conn {}: outbound queue overflow, closing", conn.0);
-                    target.abort();
-                    // The engine closes the session as a slow consumer (and counts it).
-                    pressure.push_back(Input::QueueOverflow {
-                        now: Instant::now(),
-                        conn,
-                    });
-                }
-            },
-            None => log!(Debug, "conn {}: closed, output dropped", conn.0),
+                });
+            }
         }
     }
 
@@ -299,6 +357,7 @@ impl Driver {
         log!(Info, "shutting down");
         self.engine.shutdown(now);
         self.drain(&mut VecDeque::new());
+        self.wake_writers();
         for conn in self.conns.values() {
             conn.outbound.push(Item::Finish);
         }

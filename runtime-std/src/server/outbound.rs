@@ -99,6 +99,8 @@ struct State {
     paused: bool,
     reader_gone: bool,
     aborted: bool,
+    /// Items were queued without waking the writer; the driver wakes it after its burst.
+    wake_pending: bool,
 }
 
 impl Outbound {
@@ -112,12 +114,26 @@ impl Outbound {
         }
     }
 
-    /// Queues `item`, saying whether the queue just went over its bound or would overflow
-    /// (see [`Pushed`]). Dropped when the connection was aborted.
+    /// Queues `item` and wakes the writer, saying whether the queue just went over its bound
+    /// or would overflow (see [`Pushed`]). Dropped when the connection was aborted.
     pub fn push(&self, item: Item) -> Pushed {
+        self.enqueue(item, false).0
+    }
+
+    /// Queues `item` like [`Self::push`] but leaves the writer asleep: the second value is
+    /// true when this is the first such item since the writer was last woken, so the caller
+    /// knows to [`Self::wake`] this queue once its burst is over. Why: a broadcast burst then
+    /// costs each writer one wake-up and one write for all its frames, instead of a thread
+    /// switch per frame (the writer used to wake at the first frame and race the driver for
+    /// the rest).
+    pub fn push_deferred(&self, item: Item) -> (Pushed, bool) {
+        self.enqueue(item, true)
+    }
+
+    fn enqueue(&self, item: Item, defer: bool) -> (Pushed, bool) {
         let mut state = self.lock();
         if state.aborted {
-            return Pushed::Queued;
+            return (Pushed::Queued, false);
         }
         // A queue within its bound takes any one item, however large (a history page may pass
         // the cap on its own): only a client already behind is cut off, so memory stays under
@@ -126,16 +142,28 @@ impl Outbound {
             && state.bytes.saturating_add(item.weight())
                 > self.bound.saturating_mul(QUEUE_HARD_CAP_FACTOR)
         {
-            return Pushed::Overflow;
+            return (Pushed::Overflow, false);
         }
         state.bytes += item.weight();
         state.items.push_back(item);
-        self.ready.notify_one();
+        let first = if defer {
+            !std::mem::replace(&mut state.wake_pending, true)
+        } else {
+            state.wake_pending = false;
+            self.ready.notify_one();
+            false
+        };
         if !state.congested && state.bytes > self.bound {
             state.congested = true;
-            return Pushed::NowCongested;
+            return (Pushed::NowCongested, first);
         }
-        Pushed::Queued
+        (Pushed::Queued, first)
+    }
+
+    /// Wakes the writer for what [`Self::push_deferred`] queued.
+    pub fn wake(&self) {
+        self.lock().wake_pending = false;
+        self.ready.notify_one();
     }
 
     /// Queues what the connection itself must send (control frames, an error reply, a close);
@@ -293,6 +321,28 @@ mod tests {
         );
         assert!(queue.written(80));
         assert!(!queue.is_congested());
+    }
+
+    #[test]
+    fn a_burst_of_deferred_frames_asks_for_one_wake_and_the_writer_takes_them_together() {
+        let queue = Outbound::new(1000);
+        assert_eq!(queue.push_deferred(message(10)), (Pushed::Queued, true));
+        assert_eq!(queue.push_deferred(message(10)), (Pushed::Queued, false));
+        assert_eq!(queue.push_deferred(message(10)), (Pushed::Queued, false));
+        queue.wake();
+        let Wait::Items(items, _) = queue.wait(None, usize::MAX) else {
+            panic!("expected items");
+        };
+        assert_eq!(items.len(), 3, "one batch for the burst");
+        assert!(
+            queue.push_deferred(message(10)).1,
+            "after the wake, the next burst asks again"
+        );
+        queue.push(message(10));
+        assert!(
+            queue.push_deferred(message(10)).1,
+            "a push that woke the writer covers what was deferred before it"
+        );
     }
 
     #[test]

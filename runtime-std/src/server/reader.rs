@@ -12,17 +12,27 @@ use std::sync::Arc;
 
 use super::conn::Conn;
 
-/// Bytes read from the socket at a time.
-const READ_CHUNK: usize = 16 * 1024;
+/// The read buffer a connection starts with. Why small: every connection has one for its
+/// whole life, and an idle websocket (most connections) only ever reads pongs and small
+/// messages; a buffer of [`MAX_CHUNK`] from the start was a third of an idle connection's
+/// memory.
+const FIRST_CHUNK: usize = 1024;
+/// Reads that fill the buffer double it, up to this (a large body then takes fewer calls).
+const MAX_CHUNK: usize = 16 * 1024;
 
 /// Runs the reader until the connection ends.
 pub fn run(conn: &Arc<Conn>) {
-    let mut buf = vec![0u8; READ_CHUNK];
+    let mut buf = vec![0u8; FIRST_CHUNK];
     loop {
         conn.outbound.wait_resumed();
         match conn.stream().read(&mut buf) {
             Ok(0) => break,
-            Ok(n) => conn.on_bytes(&buf[..n]),
+            Ok(n) => {
+                conn.on_bytes(&buf[..n]);
+                if n == buf.len() && buf.len() < MAX_CHUNK {
+                    buf.resize(buf.len() * 2, 0);
+                }
+            }
             Err(err) if err.kind() == ErrorKind::Interrupted => {}
             Err(_) => break,
         }
