@@ -29,7 +29,6 @@ use iorelay_std::protect::{self, Gate};
 use iorelay_std::{commands, control, daemon, log};
 use smol::future::{self, FutureExt};
 use smol::Executor;
-use tungstenite::protocol::WebSocketConfig;
 
 use connection::{Deadlines, Shared};
 use driver::{Driver, ToDriver};
@@ -112,14 +111,7 @@ fn serve(settings: &Settings) -> Result<(), String> {
             idle: settings.idle_timeout,
             close_linger: Duration::from_secs(1),
         },
-        websocket: WebSocketConfig::default()
-            .max_message_size(Some(config.max_payload))
-            .max_frame_size(Some(config.max_payload))
-            // Tungstenite reserves this much per connection up front (and reads that much at a time
-            // from what the task hands it); clients send little
-            // (pongs, a CONNECT, acks), and a larger message only grows it while it is read.
-            .read_buffer_size(256)
-            .write_buffer_size(0),
+        websocket: iorelay_std::wsframe::server_config(config.max_payload),
         config: config.clone(),
     });
     // The history is restored before the first connection is accepted.

@@ -13,6 +13,23 @@
 
 use bytes::{BufMut, Bytes, BytesMut};
 use iorelay_core::engineio::packet::Frame;
+use tungstenite::protocol::WebSocketConfig;
+
+/// How both servers configure tungstenite for a client's websocket: messages and frames over
+/// `max_payload` are refused, and nothing is buffered for writing (frames are built here).
+///
+/// Why a 256-byte read buffer: tungstenite reserves it per connection up front and reads
+/// that much at a time from the bytes it is handed; clients send little (pongs, a CONNECT,
+/// acks), a larger message only grows it while it is read, and the default 128 KiB (or the
+/// 16 KiB iorelay-std used) was most of an idle connection's memory.
+#[must_use]
+pub fn server_config(max_payload: usize) -> WebSocketConfig {
+    WebSocketConfig::default()
+        .max_message_size(Some(max_payload))
+        .max_frame_size(Some(max_payload))
+        .read_buffer_size(256)
+        .write_buffer_size(0)
+}
 
 /// The first header byte of a final text frame.
 const FIN_TEXT: u8 = 0x81;

@@ -34,7 +34,7 @@ use bytes::Bytes;
 use iorelay_core::engineio::packet::Frame;
 use iorelay_std::mem_stream::MemStream;
 use tungstenite::error::Error;
-use tungstenite::protocol::{Message, Role, WebSocket, WebSocketConfig};
+use tungstenite::protocol::{Message, Role, WebSocket};
 
 /// What decoding produced.
 #[derive(Debug, Default)]
@@ -73,11 +73,7 @@ impl WsIn {
     /// A websocket whose first bytes (read behind the upgrade request) are `first`; messages
     /// and frames over `max_payload` bytes are refused.
     pub fn new(first: Bytes, max_payload: usize) -> Self {
-        let config = WebSocketConfig::default()
-            .read_buffer_size(16 * 1024)
-            .write_buffer_size(0)
-            .max_message_size(Some(max_payload))
-            .max_frame_size(Some(max_payload));
+        let config = iorelay_std::wsframe::server_config(max_payload);
         let stream = MemStream::new(&first[..]);
         Self {
             socket: WebSocket::from_raw_socket(stream, Role::Server, Some(config)),
