@@ -111,18 +111,7 @@ log() { printf '\n=== %s\n' "$*" >&2; }
 
 # ------------------------------------------------------------------ dependencies
 # Debian's redis-server, installed the way tests/cluster/run.sh does when it is missing.
-install_redis() {
-  command -v redis-server >/dev/null 2>&1 && command -v redis-cli >/dev/null 2>&1 && return 0
-  local sudo=""
-  if [ "$(id -u)" != 0 ]; then
-    command -v sudo >/dev/null 2>&1 || return 1
-    sudo="sudo -n"
-  fi
-  echo "cluster bench: apt-get install redis-server" >&2
-  $sudo apt-get update -qq >&2 || return 1
-  DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends redis-server >&2 || return 1
-  command -v redis-server >/dev/null 2>&1 && command -v redis-cli >/dev/null 2>&1
-}
+install_redis() { "$ROOT/scripts/apt-install.sh" "redis-server redis-cli" redis-server; }
 install_redis || { echo "redis-server is missing and could not be installed (apt-get needs root or sudo)" >&2; exit 1; }
 
 if [ "$SKIP_BUILD" = 0 ]; then

@@ -9,30 +9,7 @@ import json
 import os
 import sys
 
-
-def g(d, path, default=None):
-    cur = d
-    for k in path.split("."):
-        if not isinstance(cur, dict) or k not in cur:
-            return default
-        cur = cur[k]
-    return cur
-
-
-def fnum(x, nd=0):
-    if x is None:
-        return "–"
-    return f"{x:,.{nd}f}"
-
-
-def fms(x):
-    if x is None:
-        return "–"
-    if x >= 100:
-        return f"{x:,.0f}"
-    if x >= 10:
-        return f"{x:.1f}"
-    return f"{x:.2f}"
+from report import fms, fnum, g  # the side-by-side report's cell formats
 
 
 def lat(r, key="delivery.latency", with_max=True):

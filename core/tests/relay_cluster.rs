@@ -202,6 +202,29 @@ fn settle(nodes: &mut [&mut Node], now: Instant, stream: &mut Stream) {
     panic!("the cluster did not settle");
 }
 
+/// Redis goes away at `t0`; returns the instant both nodes have noticed (their blocked reads
+/// timed out).
+fn outage(a: &mut Node, b: &mut Node, t0: Instant, stream: &mut Stream) -> Instant {
+    stream.down = true;
+    settle(&mut [&mut *a, &mut *b], t0, stream);
+    let t1 = t0 + Duration::from_secs(9);
+    a.tick(t1);
+    b.tick(t1);
+    settle(&mut [&mut *a, &mut *b], t1, stream);
+    t1
+}
+
+/// Ten seconds of both nodes' timers from `from`, every 500 ms, with the stream answering.
+fn run_for_10s(a: &mut Node, b: &mut Node, from: Instant, stream: &mut Stream) {
+    let mut now = from;
+    for _ in 0..20 {
+        now += Duration::from_millis(500);
+        a.tick(now);
+        b.tick(now);
+        settle(&mut [&mut *a, &mut *b], now, stream);
+    }
+}
+
 fn json(event: &StoredEvent) -> serde_json::Value {
     serde_json::from_slice(&event.json).unwrap()
 }
@@ -287,13 +310,7 @@ fn during_an_outage_events_reach_local_clients_and_the_others_get_them_once_afte
     a.post(t0, r#"{"id":"before","type":"t"}"#);
     settle(&mut [&mut a, &mut b], t0, &mut stream);
 
-    stream.down = true;
-    settle(&mut [&mut a, &mut b], t0, &mut stream);
-    // The blocked reads fail once Redis is gone.
-    let t1 = t0 + Duration::from_secs(9);
-    a.tick(t1);
-    b.tick(t1);
-    settle(&mut [&mut a, &mut b], t1, &mut stream);
+    let t1 = outage(&mut a, &mut b, t0, &mut stream);
     a.post(t1, r#"[{"id":"out1","type":"t"},{"id":"out2","type":"t"}]"#);
     assert_eq!(
         a.ids(),
@@ -303,13 +320,7 @@ fn during_an_outage_events_reach_local_clients_and_the_others_get_them_once_afte
     assert!(b.ids() == ["before"]);
 
     stream.down = false;
-    let mut now = t1;
-    for _ in 0..20 {
-        now += Duration::from_millis(500);
-        a.tick(now);
-        b.tick(now);
-        settle(&mut [&mut a, &mut b], now, &mut stream);
-    }
+    run_for_10s(&mut a, &mut b, t1, &mut stream);
     assert_eq!(a.ids(), ["before", "out1", "out2"], "nothing twice here");
     assert_eq!(
         b.ids(),
@@ -347,12 +358,7 @@ fn a_node_killed_during_an_outage_appends_what_it_kept_after_its_restart() {
     let mut stream = Stream::default();
     let (mut a, mut b) = (Node::new(t0, 1), Node::new(t0, 2));
     settle(&mut [&mut a, &mut b], t0, &mut stream);
-    stream.down = true;
-    settle(&mut [&mut a, &mut b], t0, &mut stream);
-    let t1 = t0 + Duration::from_secs(9);
-    a.tick(t1);
-    b.tick(t1);
-    settle(&mut [&mut a, &mut b], t1, &mut stream);
+    let t1 = outage(&mut a, &mut b, t0, &mut stream);
     a.post(t1, r#"[{"id":"k1","type":"t"},{"id":"k2","type":"t"}]"#);
     assert_eq!(a.ids(), ["k1", "k2"]);
     let kept: Vec<&str> = a.outbox.iter().map(|k| k.event_id.as_str()).collect();
@@ -361,13 +367,7 @@ fn a_node_killed_during_an_outage_appends_what_it_kept_after_its_restart() {
     let t2 = t1 + Duration::from_secs(1);
     let mut a = a.restarted(t2, 3);
     stream.down = false;
-    let mut now = t2;
-    for _ in 0..20 {
-        now += Duration::from_millis(500);
-        a.tick(now);
-        b.tick(now);
-        settle(&mut [&mut a, &mut b], now, &mut stream);
-    }
+    run_for_10s(&mut a, &mut b, t2, &mut stream);
     assert_eq!(
         b.ids(),
         ["k1", "k2"],

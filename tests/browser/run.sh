@@ -11,6 +11,7 @@
 set -uo pipefail
 
 HERE="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
+ROOT="$(cd "$HERE/../.." && pwd)"
 [ $# -ge 1 ] && [ $# -le 2 ] || { echo "usage: $0 unit | BINARY_PATH [smol|std]" >&2; exit 2; }
 
 install_node() {
@@ -21,13 +22,7 @@ install_node() {
   fi
 }
 
-install_chromium() {
-  [ -x "${IORELAY_CHROMIUM:-/usr/bin/chromium}" ] && return 0
-  echo "browser: installing Debian's chromium" >&2
-  local sudo=""
-  [ "$(id -u)" -eq 0 ] || sudo="sudo"
-  $sudo apt-get update -qq >/dev/null && DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq chromium >/dev/null
-}
+install_chromium() { "$ROOT/scripts/apt-install.sh" "${IORELAY_CHROMIUM:-/usr/bin/chromium}" chromium; }
 
 # run_node FILES...: node --test over FILES; prints and checks the runner's summary.
 run_node() {

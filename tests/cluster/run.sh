@@ -30,18 +30,7 @@ fail_setup() {
 }
 
 # --- dependencies (fresh-machine safe) -----------------------------------------------------------
-install_redis() {
-  command -v redis-server >/dev/null 2>&1 && return 0
-  local sudo=""
-  if [ "$(id -u)" != 0 ]; then
-    command -v sudo >/dev/null 2>&1 || return 1
-    sudo="sudo -n"
-  fi
-  echo "cluster: apt-get install redis-server" >&2
-  $sudo apt-get update -qq >&2 || return 1
-  DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends redis-server >&2 || return 1
-  command -v redis-server >/dev/null 2>&1
-}
+install_redis() { "$ROOT/scripts/apt-install.sh" "redis-server redis-cli" redis-server; }
 
 install_node() {
   if ! cmp -s "$HERE/package-lock.json" "$HERE/node_modules/.cluster-package-lock.json"; then

@@ -29,6 +29,15 @@ fn entry(id: &str) -> RawEntry {
     }
 }
 
+/// A link that is up with one append (of `id`) in flight and its read out.
+fn appending(t0: Instant, id: &str) -> Cluster {
+    let mut cluster = up(t0);
+    commands(&mut cluster);
+    cluster.append(t0, outgoing(id));
+    commands(&mut cluster);
+    cluster
+}
+
 /// A link whose first connect went out at `t0`.
 fn started(t0: Instant) -> Cluster {
     let mut cluster = Cluster::new(config(), t0);
@@ -151,10 +160,7 @@ fn appends_go_in_one_batch_at_a_time_in_order() {
 #[test]
 fn a_failure_takes_the_link_down_keeps_the_batch_and_reconnects_with_backoff() {
     let t0 = t0();
-    let mut cluster = up(t0);
-    commands(&mut cluster);
-    cluster.append(t0, outgoing("a"));
-    commands(&mut cluster);
+    let mut cluster = appending(t0, "a");
     let reported = cluster.handle_report(
         t0,
         Report::Failed {
@@ -283,10 +289,7 @@ fn kept(change: Option<OutboxChange>) -> Vec<String> {
 #[test]
 fn the_outbox_holds_what_waits_while_the_link_is_down_and_forgets_it_once_appended() {
     let t0 = t0();
-    let mut cluster = up(t0);
-    commands(&mut cluster);
-    cluster.append(t0, outgoing("a"));
-    commands(&mut cluster);
+    let mut cluster = appending(t0, "a");
     assert_eq!(
         cluster.poll_outbox(),
         None,
@@ -341,10 +344,7 @@ fn the_outbox_holds_what_waits_while_the_link_is_down_and_forgets_it_once_append
 #[test]
 fn an_append_whose_id_was_claimed_is_reported_so_the_relay_waits_for_the_other_entry() {
     let t0 = t0();
-    let mut cluster = up(t0);
-    commands(&mut cluster);
-    cluster.append(t0, outgoing("a"));
-    commands(&mut cluster);
+    let mut cluster = appending(t0, "a");
     let reported = cluster.handle_report(
         t0,
         Report::Appended {
