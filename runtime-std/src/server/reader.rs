@@ -16,7 +16,7 @@ use super::conn::Conn;
 /// whole life, and an idle websocket (most connections) only ever reads pongs and small
 /// messages; a buffer of [`MAX_CHUNK`] from the start was a third of an idle connection's
 /// memory.
-const FIRST_CHUNK: usize = 1024;
+const FIRST_CHUNK: usize = 256;
 /// Reads that fill the buffer double it, up to this (a large body then takes fewer calls).
 const MAX_CHUNK: usize = 16 * 1024;
 
