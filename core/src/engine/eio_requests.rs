@@ -122,7 +122,8 @@ impl Engine {
         let sio =
             (route == EioRoute::SocketIo).then(|| SioState::new(now + self.config.connect_timeout));
         self.by_sid.insert(sid.clone(), id);
-        self.clients.insert(id, Client { eio: session, sio });
+        self.clients
+            .insert(id, Box::new(Client { eio: session, sio }));
         self.out.push_back(Output::Event(Event::SessionOpened {
             session: id,
             sid,
