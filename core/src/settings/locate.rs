@@ -65,7 +65,8 @@ pub fn state_dir(env: &[(String, String)]) -> String {
 
 /// An XDG base directory: the variable when it holds an absolute path (the spec says to
 /// ignore relative ones), else `$HOME/<fallback>`.
-fn base_dir(env: &[(String, String)], variable: &str, fallback: &str) -> Option<String> {
+#[must_use]
+pub fn base_dir(env: &[(String, String)], variable: &str, fallback: &str) -> Option<String> {
     if let Some(dir) = lookup(env, variable).filter(|dir| dir.starts_with('/')) {
         return Some(dir.trim_end_matches('/').to_owned());
     }

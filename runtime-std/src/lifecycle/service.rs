@@ -10,7 +10,7 @@ use std::path::{Path, PathBuf};
 
 use iorelay_core::cli::{ServeArgs, ServiceAction, ServiceArgs};
 use iorelay_core::lifecycle::{self, ServiceSpec, LAUNCHD_LABEL, SYSTEMD_UNIT};
-use iorelay_core::settings::locate::lookup;
+use iorelay_core::settings::locate::{base_dir, lookup};
 use iorelay_core::settings::SETTINGS;
 
 use crate::control::{self, Probe};
@@ -157,17 +157,14 @@ fn status(path: &Path, host: &str, port: u16) -> String {
 /// Where the unit or agent lives: `$XDG_CONFIG_HOME/systemd/user/iorelay.service` (else
 /// `~/.config/…`), or `~/Library/LaunchAgents/dev.iorelay.relay.plist`.
 fn service_path(manager: Manager, env: &[(String, String)]) -> Option<PathBuf> {
-    let home = lookup(env, "HOME").map(PathBuf::from);
     match manager {
-        Manager::Systemd => {
-            let config = lookup(env, "XDG_CONFIG_HOME")
-                .filter(|dir| dir.starts_with('/'))
-                .map(PathBuf::from)
-                .or_else(|| home.map(|home| home.join(".config")))?;
-            Some(config.join("systemd/user").join(SYSTEMD_UNIT))
-        }
+        Manager::Systemd => base_dir(env, "XDG_CONFIG_HOME", ".config").map(|config| {
+            PathBuf::from(config)
+                .join("systemd/user")
+                .join(SYSTEMD_UNIT)
+        }),
         Manager::Launchd => Some(
-            home?
+            PathBuf::from(lookup(env, "HOME")?)
                 .join("Library/LaunchAgents")
                 .join(format!("{LAUNCHD_LABEL}.plist")),
         ),
