@@ -411,6 +411,30 @@ async fn wait_connected(sh: &Shared, n: u64, deadline: Instant) -> bool {
     }
 }
 
+/// Waits until `delivered` reaches `expected` ("complete"), stops moving for `idle`
+/// ("no-progress") or `deadline` passes ("time-limit"); returns which.
+async fn drain(delivered: &AtomicU64, expected: u64, idle: Duration, deadline: Instant) -> &'static str {
+    let mut last_count = delivered.load(Relaxed);
+    let mut last_progress = Instant::now();
+    loop {
+        let d = delivered.load(Relaxed);
+        if d >= expected {
+            return "complete";
+        }
+        if d != last_count {
+            last_count = d;
+            last_progress = Instant::now();
+        }
+        if last_progress.elapsed() >= idle {
+            return "no-progress";
+        }
+        if Instant::now() >= deadline {
+            return "time-limit";
+        }
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+}
+
 fn client_errs(sh: &Shared) -> Value {
     json!(sh.errs.lock().unwrap().clone())
 }
@@ -638,28 +662,7 @@ async fn scenario_fanout(ctx: &Ctx, a: &Args) -> Value {
 
     // drain: until everything expected arrived, no progress for drain_idle, or deadline
     let expected_actual = connected * p.ok;
-    let mut last_count = sh.delivered.load(Relaxed);
-    let mut last_progress = Instant::now();
-    let mut drain_reason = "complete";
-    loop {
-        let d = sh.delivered.load(Relaxed);
-        if d >= expected_actual {
-            break;
-        }
-        if d != last_count {
-            last_count = d;
-            last_progress = Instant::now();
-        }
-        if last_progress.elapsed() >= drain_idle {
-            drain_reason = "no-progress";
-            break;
-        }
-        if Instant::now() >= deadline {
-            drain_reason = "time-limit";
-            break;
-        }
-        tokio::time::sleep(Duration::from_millis(10)).await;
-    }
+    let drain_reason = drain(&sh.delivered, expected_actual, drain_idle, deadline).await;
     let m1 = meter(ctx);
     let _ = stop_tx.send(true);
     let k = ctx.targets.len();
@@ -844,28 +847,11 @@ async fn scenario_crowd(ctx: &Ctx, a: &Args) -> Value {
     let post_ms = ms(ctx.now_ns().saturating_sub(post_start_ns));
 
     let expected = if accepted { connected } else { 0 };
-    let mut last_count = sh.delivered.load(Relaxed);
-    let mut last_progress = Instant::now();
-    let mut drain_reason = if accepted { "complete" } else { "post-failed" };
-    loop {
-        let d = sh.delivered.load(Relaxed);
-        if d >= expected {
-            break;
-        }
-        if d != last_count {
-            last_count = d;
-            last_progress = Instant::now();
-        }
-        if last_progress.elapsed() >= drain_idle {
-            drain_reason = "no-progress";
-            break;
-        }
-        if Instant::now() >= deadline {
-            drain_reason = "time-limit";
-            break;
-        }
-        tokio::time::sleep(Duration::from_millis(10)).await;
-    }
+    let drain_reason = if accepted {
+        drain(&sh.delivered, expected, drain_idle, deadline).await
+    } else {
+        "post-failed"
+    };
     let m1 = meter(ctx);
     let _ = stop_tx.send(true);
     let mut lat = Vec::with_capacity(c as usize);
