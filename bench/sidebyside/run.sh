@@ -180,7 +180,7 @@ setup_emit_python() {
 }
 setup_peer() {
   case "$1" in
-    node-socketio) (cd peers/node-socketio && { [ -f package-lock.json ] && npm ci --no-audit --no-fund --silent || npm install --no-audit --no-fund --silent; }) ;;
+    node-socketio) "$ROOT/scripts/npm-ci.sh" peers/node-socketio ;;
     python-socketio) (cd peers/python-socketio && ./setup.sh) ;;
     socketioxide) cargo build --release -q --manifest-path peers/socketioxide/Cargo.toml --target-dir "$BENCH_TARGET" ;;
     *) return 0 ;;

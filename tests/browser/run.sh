@@ -14,13 +14,7 @@ HERE="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 ROOT="$(cd "$HERE/../.." && pwd)"
 [ $# -ge 1 ] && [ $# -le 2 ] || { echo "usage: $0 unit | BINARY_PATH [smol|std]" >&2; exit 2; }
 
-install_node() {
-  if ! cmp -s "$HERE/package-lock.json" "$HERE/node_modules/.browser-package-lock.json"; then
-    echo "browser: npm ci in $HERE" >&2
-    (cd "$HERE" && npm ci --no-audit --no-fund --loglevel=error) || return 1
-    cp "$HERE/package-lock.json" "$HERE/node_modules/.browser-package-lock.json"
-  fi
-}
+install_node() { "$ROOT/scripts/npm-ci.sh" "$HERE"; }
 
 install_chromium() { "$ROOT/scripts/apt-install.sh" "${IORELAY_CHROMIUM:-/usr/bin/chromium}" chromium; }
 

@@ -32,29 +32,10 @@ fail_setup() {
 # --- dependencies (fresh-machine safe) -----------------------------------------------------------
 install_redis() { "$ROOT/scripts/apt-install.sh" "redis-server redis-cli" redis-server; }
 
-install_node() {
-  if ! cmp -s "$HERE/package-lock.json" "$HERE/node_modules/.cluster-package-lock.json"; then
-    echo "cluster: npm ci in $HERE" >&2
-    (cd "$HERE" && npm ci --no-audit --no-fund --loglevel=error) >&2 || return 1
-    cp "$HERE/package-lock.json" "$HERE/node_modules/.cluster-package-lock.json"
-  fi
-}
+install_node() { "$ROOT/scripts/npm-ci.sh" "$HERE"; }
 
-# The interop suite's venv, installed the way tests/interop/run.sh does.
-install_python() {
-  local dir="$ROOT/tests/interop/python"
-  local py="${PYTHON:-python3}"
-  if [ ! -x "$dir/.venv/bin/python" ]; then
-    echo "cluster: creating $dir/.venv" >&2
-    "$py" -m venv "$dir/.venv" || return 1
-  fi
-  if ! cmp -s "$dir/requirements.txt" "$dir/.venv/.interop-requirements.txt"; then
-    echo "cluster: pip install -r $dir/requirements.txt" >&2
-    "$dir/.venv/bin/python" -m pip install --quiet --disable-pip-version-check -r "$dir/requirements.txt" >&2 || return 1
-    cp "$dir/requirements.txt" "$dir/.venv/.interop-requirements.txt"
-  fi
-  CLUSTER_PYTHON="$dir/.venv/bin/python"
-}
+# The interop suite's venv (python-socketio).
+install_python() { CLUSTER_PYTHON="$("$ROOT/scripts/python-venv.sh" "$ROOT/tests/interop/python")"; }
 
 install_redis || fail_setup "redis-server is missing and could not be installed (apt-get needs root or sudo)"
 install_node || fail_setup "npm ci failed"

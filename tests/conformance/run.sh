@@ -29,9 +29,7 @@ if ! command -v node >/dev/null 2>&1; then
 fi
 
 # Dependencies: install exactly what package-lock.json says when missing or stale.
-if [ ! -f "$HERE/node_modules/.package-lock.json" ] || [ "$HERE/package-lock.json" -nt "$HERE/node_modules/.package-lock.json" ]; then
-  (cd "$HERE" && npm ci --no-audit --no-fund) || { echo "run.sh: npm ci failed" >&2; exit 2; }
-fi
+"$HERE/../../scripts/npm-ci.sh" "$HERE" || { echo "run.sh: npm ci failed" >&2; exit 2; }
 
 if [ "$1" = "reference" ] && [ "$#" -eq 1 ]; then
   set -- node "$HERE/reference-server.mjs"

@@ -10,6 +10,7 @@
 set -uo pipefail
 
 HERE="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
+ROOT="$(cd "$HERE/../.." && pwd)"
 
 usage() {
   echo "usage: $0 BINARY_PATH|reference [smol|std|LABEL]" >&2
@@ -47,28 +48,9 @@ if [ "$(ulimit -n)" != unlimited ] && [ "$(ulimit -n)" -lt 8192 ]; then
 fi
 
 # --- dependencies (fresh-machine safe) -----------------------------------------------------------
-install_node() {
-  local dir="$HERE/node"
-  if ! cmp -s "$dir/package-lock.json" "$dir/node_modules/.interop-package-lock.json"; then
-    echo "interop: npm ci in $dir" >&2
-    (cd "$dir" && npm ci --no-audit --no-fund --loglevel=error) || return 1
-    cp "$dir/package-lock.json" "$dir/node_modules/.interop-package-lock.json"
-  fi
-}
+install_node() { "$ROOT/scripts/npm-ci.sh" "$HERE/node"; }
 
-install_python() {
-  local dir="$HERE/python"
-  local py="${PYTHON:-python3}"
-  if [ ! -x "$dir/.venv/bin/python" ]; then
-    echo "interop: creating $dir/.venv" >&2
-    "$py" -m venv "$dir/.venv" || return 1
-  fi
-  if ! cmp -s "$dir/requirements.txt" "$dir/.venv/.interop-requirements.txt"; then
-    echo "interop: pip install -r $dir/requirements.txt" >&2
-    "$dir/.venv/bin/python" -m pip install --quiet --disable-pip-version-check -r "$dir/requirements.txt" || return 1
-    cp "$dir/requirements.txt" "$dir/.venv/.interop-requirements.txt"
-  fi
-}
+install_python() { "$ROOT/scripts/python-venv.sh" "$HERE/python" >/dev/null; }
 
 install_node || { echo "error: npm ci failed" >&2; echo "0 passed, 1 failed"; exit 1; }
 install_python || { echo "error: python venv setup failed" >&2; echo "0 passed, 1 failed"; exit 1; }
