@@ -330,11 +330,17 @@ impl Cluster {
             return;
         }
         self.make_room(1);
-        self.buffer.push_back(outgoing);
         if self.link == Link::Up {
+            self.buffer.push_back(outgoing);
             self.pump(now);
         } else {
-            self.keep_buffer();
+            // The rest of the buffer is kept already (the link going down kept it), so only
+            // this entry goes to the outbox: no scan of the buffer per event in an outage.
+            if self.kept.insert(outgoing.event_id.clone()) {
+                let kept = KeptEntry::from_outgoing(&outgoing);
+                self.outbox.push_back(OutboxChange::Keep(vec![kept]));
+            }
+            self.buffer.push_back(outgoing);
         }
     }
 
@@ -385,7 +391,8 @@ impl Cluster {
         }
     }
 
-    /// Hands every buffered entry the outbox does not hold yet to the store.
+    /// Hands every buffered entry the outbox does not hold yet to the store (the link just
+    /// went down: what waited for it is kept from now on).
     fn keep_buffer(&mut self) {
         let keep: Vec<KeptEntry> = self
             .buffer
