@@ -1,5 +1,5 @@
 //! The acceptor thread: accepts connections and starts a writer and a reader thread for
-//! each.
+//! each (the writer ends when idle; see `threads`).
 
 use std::io;
 use std::net::{TcpListener, TcpStream};
@@ -15,10 +15,7 @@ use iorelay_std::protect::{self, Gate, Ticket};
 
 use super::conn::Conn;
 use super::driver::Msg;
-use super::{reader, writer, Settings};
-
-/// Stack of each connection thread: they parse and frame, nothing deep.
-const CONN_STACK: usize = 256 * 1024;
+use super::{reader, threads, writer, Settings};
 
 /// A write that makes no progress for this long means the peer is gone.
 const WRITE_STALL: Duration = Duration::from_secs(60);
@@ -98,20 +95,12 @@ fn open(
     if to_driver.send(Msg::Opened(Arc::clone(&conn))).is_err() {
         return false;
     }
-    let started = start(&conn, "w", writer::run).and_then(|()| start(&conn, "r", reader::run));
+    let started = threads::spawn(&conn, "w", writer::run)
+        .and_then(|()| threads::spawn(&conn, "r", reader::run));
     if let Err(err) = started {
         log!(Warn, "conn {}: cannot start its threads: {err}", id.0);
         conn.abort();
         conn.send(Msg::Closed { conn: id });
     }
     true
-}
-
-fn start(conn: &Arc<Conn>, role: &str, body: fn(&Arc<Conn>)) -> io::Result<()> {
-    let conn = Arc::clone(conn);
-    thread::Builder::new()
-        .name(format!("conn-{}-{role}", conn.id.0))
-        .stack_size(CONN_STACK)
-        .spawn(move || body(&conn))
-        .map(drop)
 }

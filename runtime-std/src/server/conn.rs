@@ -1,5 +1,7 @@
-//! One TCP connection as its two threads share it: the socket, what has been read (HTTP or
-//! websocket), and the outbound queue.
+//! One TCP connection as its threads share it: the socket, what has been read (HTTP or
+//! websocket), and the outbound queue. A reader thread runs for the connection's life; a
+//! writer thread runs while there is something to write or a deadline to keep, started by
+//! whoever queues work for it (`Conn::start_writer_if`).
 //!
 //! Locks: `inbound` is taken by the reader (bytes arrived) and the writer (a reply or the 101
 //! was written), never by the driver; while holding it a thread may take the outbound queue's
@@ -19,11 +21,11 @@ use iorelay_std::protect::Ticket;
 
 use super::driver::Msg;
 use super::http_conn::{HttpIn, HttpStep, Pending};
-use super::outbound::{Item, Outbound};
+use super::outbound::{Item, Outbound, Pushed, StartWriter};
 use super::ws_conn::{WsEnd, WsIn, WsStep};
-use super::Settings;
+use super::{threads, writer, Settings};
 
-/// A connection shared by its reader thread, its writer thread and the driver.
+/// A connection shared by its reader thread, its writer thread (when one runs) and the driver.
 #[derive(Debug)]
 pub struct Conn {
     /// The id the engine knows it by.
@@ -60,7 +62,8 @@ impl Conn {
         let now = Instant::now();
         let http = HttpIn::new(now);
         let outbound = Outbound::new(settings.queue_bound);
-        outbound.set_deadline(http.deadline(&settings));
+        // The acceptor starts the first writer with the connection: no start to ask for.
+        let _ = outbound.set_deadline(http.deadline(&settings));
         Self {
             id,
             outbound,
@@ -88,8 +91,33 @@ impl Conn {
         let _ = self.to_driver.send(msg);
     }
 
+    /// Driver: queues `item` and wakes the writer (starting one if none runs).
+    pub fn push(self: &Arc<Self>, item: Item) -> Pushed {
+        let (pushed, start) = self.outbound.push(item);
+        self.start_writer_if(start);
+        pushed
+    }
+
+    /// Driver: wakes the writer for what was queued with `Outbound::push_deferred`.
+    pub fn wake(self: &Arc<Self>) {
+        let start = self.outbound.wake();
+        self.start_writer_if(start);
+    }
+
+    /// Starts a writer thread when the queue says none runs; a connection whose writer cannot
+    /// start is aborted (its reader then reports the close).
+    pub fn start_writer_if(self: &Arc<Self>, start: StartWriter) {
+        if !start {
+            return;
+        }
+        if let Err(err) = threads::spawn(self, "w", writer::run) {
+            iorelay_std::log!(Warn, "conn {}: cannot start its writer: {err}", self.id.0);
+            self.abort();
+        }
+    }
+
     /// Reader: `data` arrived from the peer.
-    pub fn on_bytes(&self, data: &[u8]) {
+    pub fn on_bytes(self: &Arc<Self>, data: &[u8]) {
         let now = Instant::now();
         let mut inbound = self.lock();
         match &mut *inbound {
@@ -107,7 +135,10 @@ impl Conn {
 
     /// Reader: the connection ended (peer close, error, or an abort woke the read).
     pub fn reader_ended(&self) {
-        self.outbound.reader_gone();
+        if !self.outbound.reader_gone() {
+            // No writer runs to end the connection once it has flushed: end it here.
+            self.abort();
+        }
         self.send(Msg::Closed { conn: self.id });
     }
 
@@ -121,7 +152,7 @@ impl Conn {
 
     /// Writer: the reply to the pending request is written. False when the connection must
     /// close now (the request did not keep it alive).
-    pub fn reply_written(&self) -> bool {
+    pub fn reply_written(self: &Arc<Self>) -> bool {
         let now = Instant::now();
         let mut inbound = self.lock();
         let Inbound::Http(http) = &mut *inbound else {
@@ -134,7 +165,7 @@ impl Conn {
             }
             None => {
                 *inbound = Inbound::Discard;
-                self.outbound.set_deadline(None);
+                let _ = self.outbound.set_deadline(None);
                 self.outbound.set_paused(false);
                 false
             }
@@ -143,7 +174,7 @@ impl Conn {
 
     /// Writer: the 101 is written; from here on the connection speaks websocket, starting
     /// with the bytes that arrived behind the upgrade request.
-    pub fn accept_written(&self) {
+    pub fn accept_written(self: &Arc<Self>) {
         let mut inbound = self.lock();
         let Inbound::Http(http) = &mut *inbound else {
             return;
@@ -151,7 +182,7 @@ impl Conn {
         let mut ws = WsIn::new(http.take_buffered(), self.settings.max_payload);
         let step = ws.on_bytes(&[]);
         *inbound = Inbound::WebSocket(ws);
-        self.outbound.set_deadline(None);
+        let _ = self.outbound.set_deadline(None);
         self.outbound.set_paused(false);
         self.apply_ws(&mut inbound, step);
     }
@@ -163,7 +194,7 @@ impl Conn {
         let _ = self.stream.shutdown(Shutdown::Both);
     }
 
-    fn apply_http(&self, http: &HttpIn, step: HttpStep) {
+    fn apply_http(self: &Arc<Self>, http: &HttpIn, step: HttpStep) {
         match step {
             HttpStep::Nothing => {}
             HttpStep::Request { head, body } => self.send(Msg::Http {
@@ -171,19 +202,27 @@ impl Conn {
                 head,
                 body,
             }),
-            HttpStep::Reject(response) => {
-                self.outbound.push_own(Item::Reply(response));
-            }
-            HttpStep::Continue => {
-                self.outbound
-                    .push_own(Item::Control(Bytes::from_static(CONTINUE)));
-            }
+            HttpStep::Reject(response) => self.push_own(Item::Reply(response)),
+            HttpStep::Continue => self.push_own(Item::Control(Bytes::from_static(CONTINUE))),
         }
-        self.outbound.set_deadline(http.deadline(&self.settings));
+        let start = self.outbound.set_deadline(http.deadline(&self.settings));
+        self.start_writer_if(start);
         self.outbound.set_paused(http.is_paused());
     }
 
-    fn apply_ws(&self, inbound: &mut Inbound, step: WsStep) {
+    /// Queues what the connection itself sends; a peer flooding pings without reading (the
+    /// queue far past its cap) is cut off.
+    fn push_own(self: &Arc<Self>, item: Item) {
+        match self.outbound.push_own(item) {
+            Ok(start) => self.start_writer_if(start),
+            Err(_) => {
+                iorelay_std::log!(Warn, "conn {}: flooded with pings, closing", self.id.0);
+                self.abort();
+            }
+        }
+    }
+
+    fn apply_ws(self: &Arc<Self>, inbound: &mut Inbound, step: WsStep) {
         for frame in step.messages {
             self.send(Msg::WsMessage {
                 conn: self.id,
@@ -191,23 +230,18 @@ impl Conn {
             });
         }
         if let Some(control) = step.control {
-            if !self.outbound.push_own(Item::Control(control)) {
-                iorelay_std::log!(Warn, "conn {}: flooded with pings, closing", self.id.0);
-                self.abort();
-            }
+            self.push_own(Item::Control(control));
         }
         let Some(end) = step.end else {
             return;
         };
         *inbound = Inbound::Discard;
         match end {
-            WsEnd::PeerClosed => {
-                self.outbound.push_own(Item::Finish);
-            }
+            WsEnd::PeerClosed => self.push_own(Item::Finish),
             WsEnd::TooLarge => self.send(Msg::WsTooLarge { conn: self.id }),
             WsEnd::Failed { code, reason } => {
                 iorelay_std::log!(Debug, "conn {}: websocket {reason}, closing", self.id.0);
-                self.outbound.push_own(Item::Close { code, reason });
+                self.push_own(Item::Close { code, reason });
             }
         }
     }

@@ -201,7 +201,7 @@ impl Driver {
     /// Wakes each writer given frames since the last wake, once.
     fn wake_writers(&mut self) {
         for conn in self.to_wake.drain(..) {
-            conn.outbound.wake();
+            conn.wake();
         }
     }
 
@@ -326,7 +326,7 @@ impl Driver {
     /// Queues an item and wakes its writer at once (replies, accepts, closes).
     fn route(&self, conn: ConnId, item: Item, pressure: &mut VecDeque<Input>) {
         match self.conns.get(&conn) {
-            Some(target) => Self::pushed(target, target.outbound.push(item), pressure),
+            Some(target) => Self::pushed(target, target.push(item), pressure),
             None => log!(Debug, "conn {}: closed, output dropped", conn.0),
         }
     }
@@ -359,7 +359,7 @@ impl Driver {
         self.drain(&mut VecDeque::new());
         self.wake_writers();
         for conn in self.conns.values() {
-            conn.outbound.push(Item::Finish);
+            conn.push(Item::Finish);
         }
         let until = now + SHUTDOWN_FLUSH;
         while !self.conns.is_empty() {
@@ -417,7 +417,10 @@ mod tests {
 
     /// The one item queued for `conn` and the weight it counts.
     fn queued(conn: &Conn) -> (Bytes, usize) {
-        match conn.outbound.wait(None, usize::MAX) {
+        match conn
+            .outbound
+            .wait(None, usize::MAX, Duration::from_secs(60))
+        {
             Wait::Items(mut items, weight) if items.len() == 1 => match items.pop() {
                 Some(Item::Message(framed)) => (framed, weight),
                 other => panic!("expected a message, got {other:?}"),

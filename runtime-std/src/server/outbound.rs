@@ -6,10 +6,17 @@
 //! the writer sleeps) and "the reader is gone", and must take everything queued at once so a
 //! burst of messages goes out in one write. The byte count includes items the writer has taken
 //! but not yet written, so a peer that stops reading shows up as a growing count.
+//!
+//! The writer thread runs only while it has work: with nothing queued and no deadline or
+//! linger to keep, it exits after an idle spell (see [`Outbound::wait`]), and whoever queues
+//! the next item starts a new one (the methods that wake the writer say when). Why: an idle
+//! websocket, most of what a dashboard server holds, then costs one thread (its reader)
+//! instead of two, which halves its memory (thread stacks are most of it) and the mappings
+//! `vm.max_map_count` bounds.
 
 use std::collections::VecDeque;
 use std::sync::{Condvar, Mutex, MutexGuard, PoisonError};
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use bytes::Bytes;
 use iorelay_core::config::QUEUE_HARD_CAP_FACTOR;
@@ -74,7 +81,19 @@ pub enum Wait {
     Deadline,
     /// Nothing queued and nothing more will come: the reader ended or the connection was aborted.
     Stop,
+    /// Nothing to do for the idle spell: the writer thread ends, the connection stays, and the
+    /// next wake starts a writer again.
+    Idle,
 }
+
+/// A producer's wake found no writer thread running: the caller must start one (and the
+/// queue counts it as running from now on).
+pub type StartWriter = bool;
+
+/// The connection's own item was refused: its queue is far past the hard cap (a peer flooding
+/// pings without reading); the caller aborts the connection.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Refused;
 
 /// The queue shared by a connection's writer (consumer) and the driver and reader (producers).
 #[derive(Debug)]
@@ -101,6 +120,8 @@ struct State {
     aborted: bool,
     /// Items were queued without waking the writer; the driver wakes it after its burst.
     wake_pending: bool,
+    /// No writer thread is running (it went idle); the next wake must start one.
+    writer_idle: bool,
 }
 
 impl Outbound {
@@ -115,9 +136,12 @@ impl Outbound {
     }
 
     /// Queues `item` and wakes the writer, saying whether the queue just went over its bound
-    /// or would overflow (see [`Pushed`]). Dropped when the connection was aborted.
-    pub fn push(&self, item: Item) -> Pushed {
-        self.enqueue(item, false).0
+    /// or would overflow (see [`Pushed`]) and whether a writer must be started. Dropped when
+    /// the connection was aborted.
+    pub fn push(&self, item: Item) -> (Pushed, StartWriter) {
+        let mut state = self.lock();
+        let pushed = self.enqueue(&mut state, item, false).0;
+        (pushed, self.notify(&mut state))
     }
 
     /// Queues `item` like [`Self::push`] but leaves the writer asleep: the second value is
@@ -127,11 +151,10 @@ impl Outbound {
     /// switch per frame (the writer used to wake at the first frame and race the driver for
     /// the rest).
     pub fn push_deferred(&self, item: Item) -> (Pushed, bool) {
-        self.enqueue(item, true)
+        self.enqueue(&mut self.lock(), item, true)
     }
 
-    fn enqueue(&self, item: Item, defer: bool) -> (Pushed, bool) {
-        let mut state = self.lock();
+    fn enqueue(&self, state: &mut State, item: Item, defer: bool) -> (Pushed, bool) {
         if state.aborted {
             return (Pushed::Queued, false);
         }
@@ -150,7 +173,6 @@ impl Outbound {
             !std::mem::replace(&mut state.wake_pending, true)
         } else {
             state.wake_pending = false;
-            self.ready.notify_one();
             false
         };
         if !state.congested && state.bytes > self.bound {
@@ -161,25 +183,37 @@ impl Outbound {
     }
 
     /// Wakes the writer for what [`Self::push_deferred`] queued.
-    pub fn wake(&self) {
-        self.lock().wake_pending = false;
-        self.ready.notify_one();
+    pub fn wake(&self) -> StartWriter {
+        let mut state = self.lock();
+        state.wake_pending = false;
+        self.notify(&mut state)
     }
 
-    /// Queues what the connection itself must send (control frames, an error reply, a close);
-    /// false when the item has bytes and the queue is already past its hard cap, which only a peer flooding pings without reading can cause: the caller then
-    /// aborts the connection.
-    pub fn push_own(&self, item: Item) -> bool {
+    /// Queues what the connection itself must send (control frames, an error reply, a close)
+    /// and wakes the writer.
+    ///
+    /// # Errors
+    /// [`Refused`] when the item has bytes and the queue is already past its hard cap.
+    pub fn push_own(&self, item: Item) -> Result<StartWriter, Refused> {
         let mut state = self.lock();
         if state.aborted {
-            return true;
+            return Ok(false);
         }
         if item.weight() > 0 && state.bytes > self.bound.saturating_mul(QUEUE_HARD_CAP_FACTOR) {
-            return false;
+            return Err(Refused);
         }
         state.bytes += item.weight();
         state.items.push_back(item);
-        self.ready.notify_one();
+        Ok(self.notify(&mut state))
+    }
+
+    /// Wakes the writer, or says it must be started (none runs and the connection is live).
+    fn notify(&self, state: &mut State) -> StartWriter {
+        if state.aborted || !state.writer_idle {
+            self.ready.notify_one();
+            return false;
+        }
+        state.writer_idle = false;
         true
     }
 
@@ -188,13 +222,15 @@ impl Outbound {
         self.lock().congested
     }
 
-    /// Sets the instant the writer closes an idle or stalled-request connection at.
-    pub fn set_deadline(&self, deadline: Option<Instant>) {
+    /// Sets the instant the writer closes an idle or stalled-request connection at (the
+    /// writer keeps it, so a deadline may need a writer started).
+    pub fn set_deadline(&self, deadline: Option<Instant>) -> StartWriter {
         let mut state = self.lock();
-        if state.deadline != deadline {
-            state.deadline = deadline;
-            self.ready.notify_one();
+        if state.deadline == deadline {
+            return false;
         }
+        state.deadline = deadline;
+        self.notify(&mut state)
     }
 
     /// Pauses or resumes the reader (see [`Outbound::wait_resumed`]).
@@ -217,10 +253,13 @@ impl Outbound {
         }
     }
 
-    /// The reader has ended: the writer flushes what is queued and stops.
-    pub fn reader_gone(&self) {
-        self.lock().reader_gone = true;
+    /// The reader has ended: the writer flushes what is queued and stops, ending the
+    /// connection. False when no writer runs (nothing is queued): the caller ends it.
+    pub fn reader_gone(&self) -> bool {
+        let mut state = self.lock();
+        state.reader_gone = true;
         self.ready.notify_one();
+        !state.writer_idle
     }
 
     /// The connection is being torn down: drop everything queued and refuse new items.
@@ -233,8 +272,11 @@ impl Outbound {
     }
 
     /// The writer's wait: all queued items up to about `max_batch` bytes (at least one), or the
-    /// earlier of the connection's deadline and `linger` passing, or the end of the connection.
-    pub fn wait(&self, linger: Option<Instant>, max_batch: usize) -> Wait {
+    /// earlier of the connection's deadline and `linger` passing, or the end of the connection;
+    /// with neither a deadline nor a linger, [`Wait::Idle`] once `idle` passes with nothing
+    /// queued (the writer then ends and the queue counts it gone).
+    pub fn wait(&self, linger: Option<Instant>, max_batch: usize, idle: Duration) -> Wait {
+        let idle_until = Instant::now() + idle;
         let mut state = self.lock();
         loop {
             if state.aborted {
@@ -259,22 +301,21 @@ impl Outbound {
                 (Some(a), Some(b)) => Some(a.min(b)),
                 (a, b) => a.or(b),
             };
-            state = match deadline {
-                None => self
-                    .ready
-                    .wait(state)
-                    .unwrap_or_else(PoisonError::into_inner),
-                Some(at) => {
-                    let now = Instant::now();
-                    if at <= now {
-                        return Wait::Deadline;
-                    }
-                    self.ready
-                        .wait_timeout(state, at - now)
-                        .unwrap_or_else(PoisonError::into_inner)
-                        .0
+            let now = Instant::now();
+            match deadline {
+                Some(at) if at <= now => return Wait::Deadline,
+                None if idle_until <= now => {
+                    state.writer_idle = true;
+                    return Wait::Idle;
                 }
-            };
+                _ => {}
+            }
+            let until = deadline.unwrap_or(idle_until);
+            state = self
+                .ready
+                .wait_timeout(state, until - now)
+                .unwrap_or_else(PoisonError::into_inner)
+                .0;
         }
     }
 
@@ -298,7 +339,16 @@ impl Outbound {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use std::time::Duration;
+
+    /// Long enough that no test's writer goes idle unless it asks to.
+    const IDLE: Duration = Duration::from_secs(60);
+
+    impl Outbound {
+        /// `push` for tests that only look at the queue's pressure.
+        fn push_item(&self, item: Item) -> Pushed {
+            self.push(item).0
+        }
+    }
 
     fn message(len: usize) -> Item {
         Item::Message(Bytes::from(vec![0; len]))
@@ -307,11 +357,11 @@ mod tests {
     #[test]
     fn congestion_is_reported_once_above_the_bound_and_once_back_under_half() {
         let queue = Outbound::new(100);
-        assert_eq!(queue.push(message(60)), Pushed::Queued);
-        assert_eq!(queue.push(message(60)), Pushed::NowCongested);
-        assert_eq!(queue.push(message(60)), Pushed::Queued);
+        assert_eq!(queue.push_item(message(60)), Pushed::Queued);
+        assert_eq!(queue.push_item(message(60)), Pushed::NowCongested);
+        assert_eq!(queue.push_item(message(60)), Pushed::Queued);
         assert!(queue.is_congested());
-        let Wait::Items(items, weight) = queue.wait(None, usize::MAX) else {
+        let Wait::Items(items, weight) = queue.wait(None, usize::MAX, IDLE) else {
             panic!("expected items");
         };
         assert_eq!((items.len(), weight), (3, 180));
@@ -329,8 +379,8 @@ mod tests {
         assert_eq!(queue.push_deferred(message(10)), (Pushed::Queued, true));
         assert_eq!(queue.push_deferred(message(10)), (Pushed::Queued, false));
         assert_eq!(queue.push_deferred(message(10)), (Pushed::Queued, false));
-        queue.wake();
-        let Wait::Items(items, _) = queue.wait(None, usize::MAX) else {
+        assert!(!queue.wake(), "the writer runs");
+        let Wait::Items(items, _) = queue.wait(None, usize::MAX, IDLE) else {
             panic!("expected items");
         };
         assert_eq!(items.len(), 3, "one batch for the burst");
@@ -338,7 +388,7 @@ mod tests {
             queue.push_deferred(message(10)).1,
             "after the wake, the next burst asks again"
         );
-        queue.push(message(10));
+        let _ = queue.push(message(10));
         assert!(
             queue.push_deferred(message(10)).1,
             "a push that woke the writer covers what was deferred before it"
@@ -349,9 +399,9 @@ mod tests {
     fn a_batch_stops_once_it_reaches_the_batch_size() {
         let queue = Outbound::new(1000);
         for _ in 0..5 {
-            queue.push(message(10));
+            let _ = queue.push(message(10));
         }
-        let Wait::Items(items, weight) = queue.wait(None, 25) else {
+        let Wait::Items(items, weight) = queue.wait(None, 25, IDLE) else {
             panic!("expected items");
         };
         assert_eq!((items.len(), weight), (3, 30));
@@ -361,9 +411,9 @@ mod tests {
     fn the_wait_ends_at_the_deadline_when_nothing_is_queued() {
         let queue = Outbound::new(1000);
         queue.set_deadline(Some(Instant::now() + Duration::from_millis(20)));
-        assert!(matches!(queue.wait(None, 1), Wait::Deadline));
+        assert!(matches!(queue.wait(None, 1, IDLE), Wait::Deadline));
         assert!(matches!(
-            queue.wait(Some(Instant::now()), 1),
+            queue.wait(Some(Instant::now()), 1, IDLE),
             Wait::Deadline
         ));
     }
@@ -371,19 +421,22 @@ mod tests {
     #[test]
     fn queued_items_are_still_written_after_the_reader_is_gone_then_the_wait_stops() {
         let queue = Outbound::new(1000);
-        queue.push(Item::Finish);
-        queue.reader_gone();
-        assert!(matches!(queue.wait(None, 1), Wait::Items(..)));
-        assert!(matches!(queue.wait(None, 1), Wait::Stop));
+        let _ = queue.push(Item::Finish);
+        assert!(
+            queue.reader_gone(),
+            "the writer runs: it ends the connection"
+        );
+        assert!(matches!(queue.wait(None, 1, IDLE), Wait::Items(..)));
+        assert!(matches!(queue.wait(None, 1, IDLE), Wait::Stop));
     }
 
     #[test]
     fn an_aborted_queue_drops_items_and_stops_the_writer() {
         let queue = Outbound::new(1000);
-        queue.push(message(1));
+        let _ = queue.push(message(1));
         queue.abort();
-        assert_eq!(queue.push(message(1)), Pushed::Queued);
-        assert!(matches!(queue.wait(None, 1), Wait::Stop));
+        assert_eq!(queue.push_item(message(1)), Pushed::Queued);
+        assert!(matches!(queue.wait(None, 1, IDLE), Wait::Stop));
     }
 
     #[test]
@@ -399,14 +452,81 @@ mod tests {
     #[test]
     fn a_queue_within_its_bound_takes_one_item_larger_than_the_cap() {
         let queue = Outbound::new(10);
-        assert_eq!(queue.push(message(500)), Pushed::NowCongested);
-        assert_eq!(queue.push(message(1)), Pushed::Overflow);
+        assert_eq!(queue.push_item(message(500)), Pushed::NowCongested);
+        assert_eq!(queue.push_item(message(1)), Pushed::Overflow);
     }
 
     #[test]
     fn own_frames_are_refused_far_over_the_bound() {
         let queue = Outbound::new(10);
-        assert!(queue.push_own(Item::Control(Bytes::from(vec![0; 81]))));
-        assert!(!queue.push_own(Item::Control(Bytes::from_static(b"x"))));
+        assert_eq!(
+            queue.push_own(Item::Control(Bytes::from(vec![0; 81]))),
+            Ok(false)
+        );
+        assert_eq!(
+            queue.push_own(Item::Control(Bytes::from_static(b"x"))),
+            Err(Refused)
+        );
+    }
+
+    #[test]
+    fn an_idle_writer_ends_and_the_next_wake_asks_for_a_new_one_once() {
+        let queue = Outbound::new(1000);
+        let short = Duration::from_millis(5);
+        assert!(matches!(queue.wait(None, 1, short), Wait::Idle));
+        assert_eq!(queue.push(message(1)), (Pushed::Queued, true));
+        assert_eq!(
+            queue.push(message(1)),
+            (Pushed::Queued, false),
+            "the writer being started counts as running"
+        );
+        assert!(matches!(
+            queue.wait(None, usize::MAX, short),
+            Wait::Items(..)
+        ));
+        assert!(matches!(queue.wait(None, 1, short), Wait::Idle));
+        assert_eq!(queue.push_deferred(message(1)), (Pushed::Queued, true));
+        assert!(queue.wake(), "a burst's wake starts it");
+        assert!(matches!(
+            queue.wait(None, usize::MAX, short),
+            Wait::Items(..)
+        ));
+        assert!(matches!(queue.wait(None, 1, short), Wait::Idle));
+        assert_eq!(queue.push_own(Item::Finish), Ok(true));
+    }
+
+    #[test]
+    fn a_deadline_or_a_linger_keeps_the_writer_and_a_new_deadline_needs_one() {
+        let queue = Outbound::new(1000);
+        let short = Duration::from_millis(5);
+        let soon = Instant::now() + Duration::from_millis(30);
+        assert!(!queue.set_deadline(Some(soon)));
+        assert!(matches!(queue.wait(None, 1, short), Wait::Deadline));
+        assert!(!queue.set_deadline(None), "no deadline needs no writer");
+        assert!(matches!(
+            queue.wait(Some(Instant::now() + Duration::from_millis(30)), 1, short),
+            Wait::Deadline
+        ));
+        assert!(matches!(queue.wait(None, 1, short), Wait::Idle));
+        assert!(
+            queue.set_deadline(Some(soon)),
+            "the deadline needs a writer"
+        );
+    }
+
+    #[test]
+    fn a_reader_ending_without_a_writer_ends_the_connection_itself() {
+        let queue = Outbound::new(1000);
+        assert!(matches!(
+            queue.wait(None, 1, Duration::from_millis(1)),
+            Wait::Idle
+        ));
+        assert!(!queue.reader_gone());
+        queue.abort();
+        assert_eq!(
+            queue.push(message(1)),
+            (Pushed::Queued, false),
+            "nothing to start once aborted"
+        );
     }
 }

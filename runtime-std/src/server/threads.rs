@@ -1,13 +1,34 @@
-//! How many connections this runtime can hold: each has a reader and a writer thread, and
+//! A connection's threads: how they start, and how many connections this runtime can hold.
+//! Each connection has a reader thread and, while it has something to write, a writer thread;
 //! every thread costs the process memory mappings (its stack, a guard page, a signal stack
 //! and its guard), which Linux bounds per process with `vm.max_map_count`.
 //!
-//! Why it matters: past that bound a new thread cannot set up its signal stack and the whole
+//! Why the bound matters: past it a new thread cannot set up its signal stack and the whole
 //! process aborts, dropping every client (seen at 8 182 connections with the default 65 530).
-//! Lowering the connection cap to what the mappings allow turns that into refused
-//! connections, which the gate answers like any other over-the-cap connection.
+//! Lowering the connection cap to what the mappings allow (counting both threads, as a
+//! broadcast wakes every writer at once) turns that into refused connections, which the gate
+//! answers like any other over-the-cap connection.
 
-use std::fs;
+use std::sync::Arc;
+use std::{fs, io, thread};
+
+use super::conn::Conn;
+
+/// Stack of each connection thread: they parse and frame, nothing deep.
+const CONN_STACK: usize = 256 * 1024;
+
+/// Starts one of `conn`'s threads, named after the connection and its `role`.
+///
+/// # Errors
+/// The system refused a thread.
+pub fn spawn(conn: &Arc<Conn>, role: &str, body: fn(&Arc<Conn>)) -> io::Result<()> {
+    let conn = Arc::clone(conn);
+    thread::Builder::new()
+        .name(format!("conn-{}-{role}", conn.id.0))
+        .stack_size(CONN_STACK)
+        .spawn(move || body(&conn))
+        .map(drop)
+}
 
 /// Memory mappings one connection's two threads take.
 const MAPS_PER_CONNECTION: usize = 8;

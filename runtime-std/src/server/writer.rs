@@ -4,6 +4,9 @@
 //! is the connection's timer (the header and idle deadlines, and the linger after a closing
 //! reply or a close frame). Once a reply or 101 is written it reports the request's latency
 //! (head read → reply written) to the driver.
+//!
+//! A writer with nothing to write and no deadline to keep for [`IDLE`] ends, leaving the
+//! connection to its reader; the next item queued starts a new one (see `outbound`).
 
 use std::io::Write;
 use std::net::Shutdown;
@@ -28,22 +31,28 @@ const MAX_BATCH: usize = 256 * 1024;
 /// frame (for the peer's answering close).
 const LINGER: Duration = Duration::from_secs(2);
 
+/// A writer with nothing to do for this long ends (the connection stays). Why a second: a
+/// dashboard between bursts of events or pings (every 25 s) gives its thread back soon, and a
+/// busy one (more than an event a second) keeps it, paying no thread start per message.
+const IDLE: Duration = Duration::from_secs(1);
+
 /// What a write completed that the connection's state must learn about.
 enum Written {
     Reply,
     Accept,
 }
 
-/// Runs the writer until the connection ends, then makes sure it has.
+/// Runs the writer until the connection ends, then makes sure it has; or until it idles.
 pub fn run(conn: &Arc<Conn>) {
     let mut out = Vec::new();
     let mut linger: Option<Instant> = None;
     // After a close frame or a closing reply nothing more is sent.
     let mut sending = true;
     loop {
-        let (items, weight) = match conn.outbound.wait(linger, MAX_BATCH) {
+        let (items, weight) = match conn.outbound.wait(linger, MAX_BATCH, IDLE) {
             Wait::Items(items, weight) => (items, weight),
             Wait::Deadline | Wait::Stop => break,
+            Wait::Idle => return,
         };
         out.clear();
         let mut written = None;
