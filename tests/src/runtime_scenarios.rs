@@ -42,6 +42,7 @@ pub fn all() -> Vec<(&'static str, RuntimeScenario)> {
         websocket_handshake_connect_and_event_round_trip,
         a_fragmented_websocket_message_is_reassembled,
         a_websocket_ping_frame_is_answered_with_a_pong,
+        an_idle_websocket_holds_no_more_than_one_thread_and_still_gets_messages,
         a_websocket_message_over_max_payload_closes_with_1009,
         websocket_bytes_sent_with_the_upgrade_request_are_not_lost,
         many_websocket_messages_queued_together_all_arrive_in_order,
@@ -285,6 +286,40 @@ fn a_websocket_ping_frame_is_answered_with_a_pong(rt: &RuntimeUnderTest) {
         Message::Pong(data) => assert_eq!(&data[..], b"hi"),
         other => panic!("expected a pong, got {other:?}"),
     }
+}
+
+/// iorelay-std's writer thread ends after an idle second and is started again by the next
+/// thing to write; the smol runtime adds no thread per connection at all.
+fn an_idle_websocket_holds_no_more_than_one_thread_and_still_gets_messages(rt: &RuntimeUnderTest) {
+    let server = rt.start(CONFORMANCE);
+    let resting = threads(server.pid());
+    let mut ws = server.connected_websocket();
+    let deadline = Instant::now() + WAIT;
+    while threads(server.pid()) > resting + 1 {
+        assert!(
+            Instant::now() < deadline,
+            "{} threads for one idle websocket",
+            threads(server.pid()) - resting
+        );
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    ws_send(&mut ws, "42[\"message\",2]");
+    assert_eq!(ws_text(&mut ws), "42[\"message-back\",2]");
+    ws.send(Message::Ping(b"again"[..].into())).expect("ping");
+    match ws.read().expect("a frame") {
+        Message::Pong(data) => assert_eq!(&data[..], b"again"),
+        other => panic!("expected a pong, got {other:?}"),
+    }
+}
+
+/// The process's thread count (`/proc/<pid>/status`).
+fn threads(pid: u32) -> usize {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).expect("process status");
+    status
+        .lines()
+        .find_map(|line| line.strip_prefix("Threads:"))
+        .and_then(|n| n.trim().parse().ok())
+        .expect("a Threads line")
 }
 
 fn a_websocket_message_over_max_payload_closes_with_1009(rt: &RuntimeUnderTest) {
