@@ -122,6 +122,9 @@ struct State {
     wake_pending: bool,
     /// No writer thread is running (it went idle); the next wake must start one.
     writer_idle: bool,
+    /// The writer sleeps on `ready`. Why track it: a notify is a system call even with no
+    /// one asleep, and a busy writer checks the queue before it sleeps anyway.
+    writer_asleep: bool,
 }
 
 impl Outbound {
@@ -141,7 +144,7 @@ impl Outbound {
     pub fn push(&self, item: Item) -> (Pushed, StartWriter) {
         let mut state = self.lock();
         let pushed = self.enqueue(&mut state, item, false).0;
-        (pushed, self.notify(&mut state))
+        (pushed, self.notify(state))
     }
 
     /// Queues `item` like [`Self::push`] but leaves the writer asleep: the second value is
@@ -186,7 +189,7 @@ impl Outbound {
     pub fn wake(&self) -> StartWriter {
         let mut state = self.lock();
         state.wake_pending = false;
-        self.notify(&mut state)
+        self.notify(state)
     }
 
     /// Queues what the connection itself must send (control frames, an error reply, a close)
@@ -204,17 +207,21 @@ impl Outbound {
         }
         state.bytes += item.weight();
         state.items.push_back(item);
-        Ok(self.notify(&mut state))
+        Ok(self.notify(state))
     }
 
-    /// Wakes the writer, or says it must be started (none runs and the connection is live).
-    fn notify(&self, state: &mut State) -> StartWriter {
-        if state.aborted || !state.writer_idle {
+    /// Releases the lock, then wakes the writer; or says it must be started (none runs and
+    /// the connection is live). Why after the lock: a writer woken while the lock is still
+    /// held wakes only to block on it, a second sleep and thread switch per wake.
+    fn notify(&self, mut state: MutexGuard<'_, State>) -> StartWriter {
+        let start = state.writer_idle && !state.aborted;
+        state.writer_idle &= !start;
+        let asleep = state.writer_asleep;
+        drop(state);
+        if asleep {
             self.ready.notify_one();
-            return false;
         }
-        state.writer_idle = false;
-        true
+        start
     }
 
     /// Whether the queue is over its bound (and not yet back under half of it).
@@ -230,14 +237,14 @@ impl Outbound {
             return false;
         }
         state.deadline = deadline;
-        self.notify(&mut state)
+        self.notify(state)
     }
 
     /// Pauses or resumes the reader (see [`Outbound::wait_resumed`]).
     pub fn set_paused(&self, paused: bool) {
-        let mut state = self.lock();
-        state.paused = paused;
-        if !paused {
+        let was = std::mem::replace(&mut self.lock().paused, paused);
+        // Outside the lock, as in `notify`; only a pause that ends has a reader to wake.
+        if was && !paused {
             self.resumed.notify_all();
         }
     }
@@ -311,11 +318,13 @@ impl Outbound {
                 _ => {}
             }
             let until = deadline.unwrap_or(idle_until);
+            state.writer_asleep = true;
             state = self
                 .ready
                 .wait_timeout(state, until - now)
                 .unwrap_or_else(PoisonError::into_inner)
                 .0;
+            state.writer_asleep = false;
         }
     }
 
@@ -437,6 +446,27 @@ mod tests {
         queue.abort();
         assert_eq!(queue.push_item(message(1)), Pushed::Queued);
         assert!(matches!(queue.wait(None, 1, IDLE), Wait::Stop));
+    }
+
+    #[test]
+    fn a_sleeping_writer_is_woken_by_a_push_or_a_wake_from_another_thread() {
+        let queue = std::sync::Arc::new(Outbound::new(1000));
+        for deferred in [false, true] {
+            let other = std::sync::Arc::clone(&queue);
+            let pusher = std::thread::spawn(move || {
+                while !other.lock().writer_asleep {
+                    std::thread::yield_now();
+                }
+                if deferred {
+                    let _ = other.push_deferred(message(1));
+                    assert!(!other.wake());
+                } else {
+                    assert_eq!(other.push(message(1)), (Pushed::Queued, false));
+                }
+            });
+            assert!(matches!(queue.wait(None, 1, IDLE), Wait::Items(..)));
+            pusher.join().unwrap();
+        }
     }
 
     #[test]
