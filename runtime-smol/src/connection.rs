@@ -23,6 +23,7 @@ use tungstenite::protocol::WebSocketConfig;
 use crate::driver::ToDriver;
 use crate::outbound::OutboundQueue;
 use crate::{http_conn, ws_conn};
+use iorelay_std::measurements::Measurements;
 
 /// How long a connection may take over things the engine does not time.
 #[derive(Debug, Clone, Copy)]
@@ -39,6 +40,8 @@ pub struct Deadlines {
 pub struct Shared {
     /// The driver's inbox.
     pub inbox: Sender<ToDriver>,
+    /// Request measurements, which the driver takes when it wakes.
+    pub measurements: Arc<Measurements>,
     /// Connection deadlines.
     pub deadlines: Deadlines,
     /// Websocket framing limits (`max_payload` for messages and frames).

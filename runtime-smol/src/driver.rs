@@ -25,6 +25,7 @@ use smol::channel::Receiver;
 use smol::future::{self, FutureExt};
 
 use crate::outbound::{Outbound, OutboundQueue, Pushed};
+use iorelay_std::measurements::Measurements;
 
 /// Most messages handled per wake-up before checking for shutdown again.
 const BURST: usize = 64;
@@ -63,6 +64,8 @@ pub struct Driver {
     to_wake: Vec<Arc<OutboundQueue>>,
     /// The Redis threads, in cluster mode.
     cluster: Option<iorelay_std::cluster::ClusterLink>,
+    /// Request measurements, fed at every wake-up before what woke the driver.
+    measurements: Arc<Measurements>,
 }
 
 enum Wake {
@@ -73,7 +76,11 @@ enum Wake {
 
 impl Driver {
     /// A driver for `engine`.
-    pub fn new(engine: Relay, persistence: Option<Persistence>) -> Self {
+    pub fn new(
+        engine: Relay,
+        persistence: Option<Persistence>,
+        measurements: Arc<Measurements>,
+    ) -> Self {
         Self {
             engine,
             persistence,
@@ -85,6 +92,7 @@ impl Driver {
             frames: FrameMemo::new(),
             to_wake: Vec::new(),
             cluster: None,
+            measurements,
         }
     }
 
@@ -100,7 +108,11 @@ impl Driver {
         // What the relay wants done before any input (cluster mode's first connect).
         self.feed(Input::Timeout(Instant::now()));
         loop {
-            match self.wait(&inbox, &shutdown).await {
+            let wake = self.wait(&inbox, &shutdown).await;
+            for measured in self.measurements.take() {
+                self.feed(measured);
+            }
+            match wake {
                 Wake::Message(Some(message)) => {
                     self.on_message(message);
                     // Whatever else is already waiting is taken without racing again.
@@ -316,7 +328,7 @@ mod tests {
     #[test]
     fn the_recipients_of_a_broadcast_are_queued_one_shared_frame() {
         let engine = Relay::new(Config::default(), Instant::now(), [7; 32]);
-        let mut driver = Driver::new(engine, None);
+        let mut driver = Driver::new(engine, None, Arc::default());
         let queues = [ConnId(1), ConnId(2)].map(|conn| {
             let queue = Arc::new(OutboundQueue::new(1024));
             let opened = ToDriver::Opened {

@@ -9,7 +9,8 @@
 //! requests: a slow request head and an idle keep-alive connection.
 //!
 //! Each request is timed from its head being read to its reply (or 101) being written, and
-//! reported as `Input::Measured` under the route label core gave for its head.
+//! recorded (`Measurements`, fed as `Input::Measured`) under the route label core gave for
+//! its head.
 
 use std::io::Read;
 use std::net::TcpStream;
@@ -78,8 +79,8 @@ pub async fn serve(
                 if write(stream, &response.encode(false)).await.is_ok() {
                     let status = response.status;
                     shared
-                        .send(measured(RouteLabel::Other, status, read_at))
-                        .await;
+                        .measurements
+                        .record(measured(RouteLabel::Other, status, read_at));
                 }
                 return HttpEnd::Closed;
             }
@@ -120,7 +121,9 @@ pub async fn serve(
                 if write(stream, &wire).await.is_err() {
                     return HttpEnd::Closed;
                 }
-                shared.send(measured(route, response.status, read_at)).await;
+                shared
+                    .measurements
+                    .record(measured(route, response.status, read_at));
                 if queue.written(response.body.len()) {
                     shared.send(congestion_ended(conn)).await;
                 }
@@ -140,7 +143,7 @@ pub async fn serve(
                 {
                     return HttpEnd::Closed;
                 }
-                shared.send(measured(route, 101, read_at)).await;
+                shared.measurements.record(measured(route, 101, read_at));
                 return HttpEnd::Upgrade(reader.take_buffered());
             }
             other => {
@@ -156,15 +159,11 @@ pub async fn serve(
 }
 
 /// A request read at `read_at` whose reply with `status` was just written.
-fn measured(route: RouteLabel, status: u16, read_at: Instant) -> Input {
-    let now = Instant::now();
-    Input::Measured {
-        now,
-        measurement: Measurement::Request {
-            route,
-            status,
-            latency: now.saturating_duration_since(read_at),
-        },
+fn measured(route: RouteLabel, status: u16, read_at: Instant) -> Measurement {
+    Measurement::Request {
+        route,
+        status,
+        latency: read_at.elapsed(),
     }
 }
 

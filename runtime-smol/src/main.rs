@@ -32,6 +32,7 @@ use smol::Executor;
 
 use connection::{Deadlines, Shared};
 use driver::{Driver, ToDriver};
+use iorelay_std::measurements::Measurements;
 
 /// Messages waiting for the driver before connection tasks stop reading their sockets: the
 /// backpressure that keeps fast readers from outrunning the one engine owner. Messages are
@@ -106,8 +107,10 @@ fn serve(settings: &Settings) -> Result<(), String> {
     }
 
     let (inbox_tx, inbox_rx) = smol::channel::bounded(INBOX_CAPACITY);
+    let measurements = Arc::new(Measurements::default());
     let shared = Arc::new(Shared {
         inbox: inbox_tx,
+        measurements: Arc::clone(&measurements),
         deadlines: Deadlines {
             header: settings.header_timeout,
             idle: settings.idle_timeout,
@@ -168,7 +171,7 @@ fn serve(settings: &Settings) -> Result<(), String> {
     ));
 
     smol::block_on(async {
-        Driver::new(engine, persistence)
+        Driver::new(engine, persistence, measurements)
             .with_cluster(cluster)
             .run(inbox_rx, stop_rx)
             .await;

@@ -73,6 +73,7 @@ pub mod emit;
 pub mod hooks;
 pub mod lifecycle;
 pub mod log;
+pub mod measurements;
 pub mod mem_stream;
 pub mod persist;
 pub mod process;

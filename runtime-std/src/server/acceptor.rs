@@ -11,6 +11,7 @@ use std::time::Duration;
 use iorelay_core::relay::measure::Measurement;
 use iorelay_core::ConnId;
 use iorelay_std::log;
+use iorelay_std::measurements::Measurements;
 use iorelay_std::protect::{self, Gate, Ticket};
 
 use super::conn::Conn;
@@ -30,18 +31,20 @@ const ACCEPT_BACKOFF: Duration = Duration::from_millis(100);
 pub fn spawn(
     listener: TcpListener,
     to_driver: SyncSender<Msg>,
+    measurements: Arc<Measurements>,
     settings: Arc<Settings>,
     gate: Arc<Gate>,
 ) -> io::Result<()> {
     thread::Builder::new()
         .name("acceptor".to_owned())
-        .spawn(move || run(&listener, &to_driver, &settings, &gate))
+        .spawn(move || run(&listener, &to_driver, &measurements, &settings, &gate))
         .map(drop)
 }
 
 fn run(
     listener: &TcpListener,
     to_driver: &SyncSender<Msg>,
+    measurements: &Arc<Measurements>,
     settings: &Arc<Settings>,
     gate: &Arc<Gate>,
 ) {
@@ -62,7 +65,8 @@ fn run(
                 };
                 next_id += 1;
                 log!(Debug, "conn {next_id}: accepted from {peer}");
-                if !open(ConnId(next_id), stream, ticket, to_driver, settings) {
+                let driver = (to_driver, measurements);
+                if !open(ConnId(next_id), stream, ticket, driver, settings) {
                     return;
                 }
             }
@@ -80,7 +84,7 @@ fn open(
     id: ConnId,
     stream: TcpStream,
     ticket: Ticket,
-    to_driver: &SyncSender<Msg>,
+    (to_driver, measurements): (&SyncSender<Msg>, &Arc<Measurements>),
     settings: &Arc<Settings>,
 ) -> bool {
     let _ = stream.set_nodelay(true);
@@ -90,6 +94,7 @@ fn open(
         stream,
         ticket,
         to_driver.clone(),
+        Arc::clone(measurements),
         Arc::clone(settings),
     ));
     if to_driver.send(Msg::Opened(Arc::clone(&conn))).is_err() {

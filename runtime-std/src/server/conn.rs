@@ -16,7 +16,9 @@ use std::time::Instant;
 
 use bytes::Bytes;
 use iorelay_core::http::CONTINUE;
+use iorelay_core::relay::measure::Measurement;
 use iorelay_core::ConnId;
+use iorelay_std::measurements::Measurements;
 use iorelay_std::protect::Ticket;
 
 use super::driver::Msg;
@@ -37,6 +39,8 @@ pub struct Conn {
     stream: TcpStream,
     inbound: Mutex<Inbound>,
     to_driver: SyncSender<Msg>,
+    /// Where the writer records request latencies (no driver wake-up of their own).
+    measurements: Arc<Measurements>,
     settings: Arc<Settings>,
 }
 
@@ -57,6 +61,7 @@ impl Conn {
         stream: TcpStream,
         ticket: Ticket,
         to_driver: SyncSender<Msg>,
+        measurements: Arc<Measurements>,
         settings: Arc<Settings>,
     ) -> Self {
         let now = Instant::now();
@@ -71,6 +76,7 @@ impl Conn {
             stream,
             inbound: Mutex::new(Inbound::Http(http)),
             to_driver,
+            measurements,
             settings,
         }
     }
@@ -89,6 +95,11 @@ impl Conn {
     pub fn send(&self, msg: Msg) {
         // The driver only goes away when the process exits.
         let _ = self.to_driver.send(msg);
+    }
+
+    /// Writer: a request's latency (or another measurement), for the driver's next wake-up.
+    pub fn measured(&self, measurement: Measurement) {
+        self.measurements.record(measurement);
     }
 
     /// Driver: queues `item` and wakes the writer (starting one if none runs).

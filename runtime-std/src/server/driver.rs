@@ -20,6 +20,7 @@ use iorelay_core::http::RequestHead;
 use iorelay_core::relay::measure::Measurement;
 use iorelay_core::{Body, ConnId, Input, Output, Relay};
 use iorelay_std::log;
+use iorelay_std::measurements::Measurements;
 use iorelay_std::persist::Persistence;
 use iorelay_std::wsframe::FrameMemo;
 
@@ -65,7 +66,8 @@ pub enum Msg {
         /// The connection.
         conn: ConnId,
     },
-    /// A request's latency, measured by its connection's writer.
+    /// A measurement from elsewhere than a connection's writer (a store commit, a refused
+    /// connection); request latencies go through `Measurements`.
     Measured(Measurement),
     /// SIGINT or SIGTERM.
     Shutdown,
@@ -90,6 +92,8 @@ pub struct Driver {
     cluster: Option<iorelay_std::cluster::ClusterLink>,
     /// Connections given websocket frames without a wake-up, woken when the burst ends.
     to_wake: Vec<Arc<Conn>>,
+    /// Request latencies the writers recorded, fed at every wake-up before what woke it.
+    measurements: Arc<Measurements>,
 }
 
 /// Most inputs a burst takes from the inbox before the writers it fed are woken: bounds the
@@ -103,8 +107,13 @@ enum Flow {
 }
 
 impl Driver {
-    /// A driver for `engine` receiving from `inbox`.
-    pub fn new(engine: Relay, persistence: Option<Persistence>, inbox: Receiver<Msg>) -> Self {
+    /// A driver for `engine` receiving from `inbox` and taking `measurements`.
+    pub fn new(
+        engine: Relay,
+        persistence: Option<Persistence>,
+        inbox: Receiver<Msg>,
+        measurements: Arc<Measurements>,
+    ) -> Self {
         let deadline = engine.next_deadline();
         Self {
             engine,
@@ -116,6 +125,7 @@ impl Driver {
             frames: FrameMemo::new(),
             cluster: None,
             to_wake: Vec::new(),
+            measurements,
         }
     }
 
@@ -145,6 +155,9 @@ impl Driver {
                     Err(_) => return,
                 },
             };
+            for measured in self.measurements.take() {
+                self.feed(measured);
+            }
             if let Flow::Stop = self.handle(msg) {
                 return self.shutdown(Instant::now());
             }
@@ -410,6 +423,7 @@ mod tests {
             stream,
             ticket,
             to_driver.clone(),
+            Arc::default(),
             Arc::clone(settings),
         );
         Arc::new(conn)
@@ -435,7 +449,7 @@ mod tests {
         let (to_driver, inbox) = mpsc::sync_channel(8);
         let settings = Arc::new(Settings::for_tests());
         let engine = Relay::new(Config::default(), Instant::now(), [7; 32]);
-        let mut driver = Driver::new(engine, None, inbox);
+        let mut driver = Driver::new(engine, None, inbox, Arc::default());
         let a = open(1, &listener, &to_driver, &settings);
         let b = open(2, &listener, &to_driver, &settings);
         driver.conns.insert(a.id, Arc::clone(&a));

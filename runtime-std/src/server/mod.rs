@@ -18,6 +18,7 @@ use iorelay_core::http::RequestHead;
 use iorelay_core::relay::measure::RouteLabel;
 use iorelay_core::settings::Settings as Resolved;
 use iorelay_core::{Config, Relay};
+use iorelay_std::measurements::Measurements;
 use iorelay_std::persist::Persistence;
 use iorelay_std::protect::{self, Gate};
 use iorelay_std::{control, daemon, log, process};
@@ -122,6 +123,7 @@ fn run(listener: TcpListener, resolved: &Resolved) -> std::io::Result<()> {
     let cluster_config = config.relay.cluster.clone();
     let mut engine = Relay::new(config, started, process::random_seed());
     let (to_driver, inbox) = mpsc::sync_channel(DRIVER_QUEUE);
+    let measurements = Arc::new(Measurements::default());
     let report = to_driver.clone();
     let persistence = Persistence::start(
         resolved,
@@ -146,7 +148,13 @@ fn run(listener: TcpListener, resolved: &Resolved) -> std::io::Result<()> {
         let _ = on_signal.send(Msg::Shutdown);
     })?;
     let gate = Gate::new(&engine_protection);
-    acceptor::spawn(listener, to_driver, settings, gate)?;
+    acceptor::spawn(
+        listener,
+        to_driver,
+        Arc::clone(&measurements),
+        settings,
+        gate,
+    )?;
     daemon::listening(addr);
     protect::warn_if_exposed(&resolved.host, addr.port(), resolved.token.as_deref());
     log!(
@@ -154,7 +162,7 @@ fn run(listener: TcpListener, resolved: &Resolved) -> std::io::Result<()> {
         "iorelay-std {} listening on {addr} (mode {mode}, std threads)",
         env!("CARGO_PKG_VERSION")
     );
-    Driver::new(engine, persistence, inbox)
+    Driver::new(engine, persistence, inbox, measurements)
         .with_cluster(cluster)
         .run();
     log!(Info, "stopped");

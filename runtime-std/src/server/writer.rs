@@ -106,11 +106,11 @@ pub fn run(conn: &Arc<Conn>) {
         }
         if let Some((route, status, read_at)) = measured {
             let latency = read_at.elapsed();
-            conn.send(Msg::Measured(Measurement::Request {
+            conn.measured(Measurement::Request {
                 route,
                 status,
                 latency,
-            }));
+            });
         }
         if out.capacity() > 4 * MAX_BATCH {
             out = Vec::new();
