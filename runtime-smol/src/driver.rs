@@ -18,6 +18,7 @@ use std::time::Instant;
 use async_io::Timer;
 use iorelay_core::relay::measure::Measurement;
 use iorelay_core::{ConnId, Input, Output, Relay};
+use iorelay_std::flush_window::{FlushWindow, WINDOW};
 use iorelay_std::log;
 use iorelay_std::persist::Persistence;
 use iorelay_std::wsframe::FrameMemo;
@@ -66,11 +67,15 @@ pub struct Driver {
     cluster: Option<iorelay_std::cluster::ClusterLink>,
     /// Request measurements, fed at every wake-up before what woke the driver.
     measurements: Arc<Measurements>,
+    /// When the queues in `to_wake` may be woken, and the timer for a held wake.
+    flush_window: FlushWindow,
+    flush: Timer,
 }
 
 enum Wake {
     Message(Option<ToDriver>),
     Deadline,
+    Flush,
     Shutdown,
 }
 
@@ -93,6 +98,8 @@ impl Driver {
             to_wake: Vec::new(),
             cluster: None,
             measurements,
+            flush_window: FlushWindow::new(WINDOW),
+            flush: Timer::never(),
         }
     }
 
@@ -125,6 +132,8 @@ impl Driver {
                     self.armed = None;
                     self.feed(Input::Timeout(Instant::now()));
                 }
+                // `wait` wakes what was routed, now that the window has passed.
+                Wake::Flush => {}
                 Wake::Message(None) | Wake::Shutdown => break,
             }
             if self.stop_requested {
@@ -176,11 +185,23 @@ impl Driver {
         }
     }
 
-    /// Waits for the next thing to do; shutdown first, then messages, then the deadline
-    /// (every input moves the engine's clock, so a busy inbox never starves its timers).
+    /// Wakes what was routed (or holds it to the end of the flush window), then waits for the
+    /// next thing to do; shutdown first, then messages, then the deadline (every input moves
+    /// the engine's clock, so a busy inbox never starves its timers), then the held wake.
     async fn wait(&mut self, inbox: &Receiver<ToDriver>, shutdown: &Receiver<()>) -> Wake {
-        self.wake_routed();
+        let held = !self.to_wake.is_empty()
+            && match self.flush_window.wake_at(Instant::now()) {
+                None => {
+                    self.wake_routed();
+                    false
+                }
+                Some(at) => {
+                    self.flush.set_at(at);
+                    true
+                }
+            };
         let timer = &mut self.timer;
+        let flush = &mut self.flush;
         let stop = async {
             if shutdown.recv().await.is_err() {
                 // No signal handling could be installed: only the inbox ends the driver.
@@ -193,7 +214,14 @@ impl Driver {
             timer.await;
             Wake::Deadline
         };
-        stop.or(message).or(deadline).await
+        let flushing = async {
+            if !held {
+                future::pending::<()>().await;
+            }
+            flush.await;
+            Wake::Flush
+        };
+        stop.or(message).or(deadline).or(flushing).await
     }
 
     /// Feeds one input, then everything the drain produced for the engine to hear.
@@ -269,7 +297,7 @@ impl Driver {
         self.armed = at;
     }
 
-    /// Wakes the tasks of every queue routed to since the last call.
+    /// Wakes the tasks of every queue routed to since the last call (`FlushWindow` says when).
     fn wake_routed(&mut self) {
         for queue in self.to_wake.drain(..) {
             queue.wake();

@@ -70,6 +70,7 @@ pub mod commands;
 pub mod control;
 pub mod daemon;
 pub mod emit;
+pub mod flush_window;
 pub mod hooks;
 pub mod lifecycle;
 pub mod log;

@@ -19,6 +19,7 @@ use iorelay_core::engineio::packet::Frame;
 use iorelay_core::http::RequestHead;
 use iorelay_core::relay::measure::Measurement;
 use iorelay_core::{Body, ConnId, Input, Output, Relay};
+use iorelay_std::flush_window::{FlushWindow, WINDOW};
 use iorelay_std::log;
 use iorelay_std::measurements::Measurements;
 use iorelay_std::persist::Persistence;
@@ -94,10 +95,12 @@ pub struct Driver {
     to_wake: Vec<Arc<Conn>>,
     /// Request latencies the writers recorded, fed at every wake-up before what woke it.
     measurements: Arc<Measurements>,
+    /// When the writers in `to_wake` may be woken.
+    flush_window: FlushWindow,
 }
 
-/// Most inputs a burst takes from the inbox before the writers it fed are woken: bounds the
-/// delay the first frame of a burst waits for its writer.
+/// Most inputs a burst takes from the inbox before the writers it fed are woken (or held, see
+/// `FlushWindow`): bounds the delay the first frame of a burst waits for its writer.
 const BURST: usize = 64;
 
 /// What the run loop does after a message.
@@ -126,6 +129,7 @@ impl Driver {
             cluster: None,
             to_wake: Vec::new(),
             measurements,
+            flush_window: FlushWindow::new(WINDOW),
         }
     }
 
@@ -141,12 +145,21 @@ impl Driver {
         // What the relay wants done before any input (cluster mode's first connect).
         self.feed(Input::Timeout(Instant::now()));
         loop {
-            let msg = match self.deadline {
+            let held = self.wake_writers_or_hold();
+            let until = match (self.deadline, held) {
+                (Some(a), Some(b)) => Some(a.min(b)),
+                (a, b) => a.or(b),
+            };
+            let msg = match until {
                 Some(at) => {
                     let left = at.saturating_duration_since(Instant::now());
                     match self.inbox.recv_timeout(left) {
                         Ok(msg) => Some(msg),
-                        Err(RecvTimeoutError::Timeout) => None,
+                        // The engine's deadline, or only the held wake's (the loop's top).
+                        Err(RecvTimeoutError::Timeout) => match self.deadline {
+                            Some(due) if due <= Instant::now() => None,
+                            _ => continue,
+                        },
                         Err(RecvTimeoutError::Disconnected) => return,
                     }
                 }
@@ -161,7 +174,7 @@ impl Driver {
             if let Flow::Stop = self.handle(msg) {
                 return self.shutdown(Instant::now());
             }
-            // The rest of the burst, then the writers it fed.
+            // The rest of the burst; the loop's top wakes the writers it fed.
             for _ in 1..BURST {
                 let Ok(msg) = self.inbox.try_recv() else {
                     break;
@@ -170,7 +183,6 @@ impl Driver {
                     return self.shutdown(Instant::now());
                 }
             }
-            self.wake_writers();
         }
     }
 
@@ -209,6 +221,19 @@ impl Driver {
             return Flow::Stop;
         }
         Flow::Go
+    }
+
+    /// Wakes the writers given frames since their last wake, unless the flush window says to
+    /// hold them: then returns when to wake them.
+    fn wake_writers_or_hold(&mut self) -> Option<Instant> {
+        if self.to_wake.is_empty() {
+            return None;
+        }
+        let held = self.flush_window.wake_at(Instant::now());
+        if held.is_none() {
+            self.wake_writers();
+        }
+        held
     }
 
     /// Wakes each writer given frames since the last wake, once.
