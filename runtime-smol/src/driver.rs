@@ -18,15 +18,15 @@ use std::time::Instant;
 use async_io::Timer;
 use iorelay_core::relay::measure::Measurement;
 use iorelay_core::{ConnId, Input, Output, Relay};
-use iorelay_std::flush_window::{FlushWindow, WINDOW};
+use iorelay_std::flush_window::{Routed, WINDOW};
 use iorelay_std::log;
+use iorelay_std::measurements::Measurements;
 use iorelay_std::persist::Persistence;
 use iorelay_std::wsframe::FrameMemo;
 use smol::channel::Receiver;
 use smol::future::{self, FutureExt};
 
 use crate::outbound::{Outbound, OutboundQueue, Pushed};
-use iorelay_std::measurements::Measurements;
 
 /// Most messages handled per wake-up before checking for shutdown again.
 const BURST: usize = 64;
@@ -60,15 +60,15 @@ pub struct Driver {
     pending: VecDeque<Input>,
     /// The frame of the last payload routed, shared by the recipients of a broadcast.
     frames: FrameMemo,
-    /// Queues routed to since the driver last woke their tasks: each is woken once per
-    /// burst, after every input of the burst was fed (see `OutboundQueue::push_deferred`).
-    to_wake: Vec<Arc<OutboundQueue>>,
+    /// Queues routed broadcast messages since the driver last woke their tasks: each is woken
+    /// once per burst, after every input of the burst was fed (see
+    /// `OutboundQueue::push_deferred`), and at most once per flush window under load.
+    routed: Routed<OutboundQueue>,
     /// The Redis threads, in cluster mode.
     cluster: Option<iorelay_std::cluster::ClusterLink>,
     /// Request measurements, fed at every wake-up before what woke the driver.
     measurements: Arc<Measurements>,
-    /// When the queues in `to_wake` may be woken, and the timer for a held wake.
-    flush_window: FlushWindow,
+    /// The timer of a wake `routed` holds.
     flush: Timer,
 }
 
@@ -95,10 +95,9 @@ impl Driver {
             armed: None,
             pending: VecDeque::new(),
             frames: FrameMemo::new(),
-            to_wake: Vec::new(),
+            routed: Routed::new(WINDOW),
             cluster: None,
             measurements,
-            flush_window: FlushWindow::new(WINDOW),
             flush: Timer::never(),
         }
     }
@@ -189,17 +188,13 @@ impl Driver {
     /// next thing to do; shutdown first, then messages, then the deadline (every input moves
     /// the engine's clock, so a busy inbox never starves its timers), then the held wake.
     async fn wait(&mut self, inbox: &Receiver<ToDriver>, shutdown: &Receiver<()>) -> Wake {
-        let held = !self.to_wake.is_empty()
-            && match self.flush_window.wake_at(Instant::now()) {
-                None => {
-                    self.wake_routed();
-                    false
-                }
-                Some(at) => {
-                    self.flush.set_at(at);
-                    true
-                }
-            };
+        let held = match self.routed.wake_or_hold(Instant::now()) {
+            Some(at) => {
+                self.flush.set_at(at);
+                true
+            }
+            None => false,
+        };
         let timer = &mut self.timer;
         let flush = &mut self.flush;
         let stop = async {
@@ -297,13 +292,6 @@ impl Driver {
         self.armed = at;
     }
 
-    /// Wakes the tasks of every queue routed to since the last call (`FlushWindow` says when).
-    fn wake_routed(&mut self) {
-        for queue in self.to_wake.drain(..) {
-            queue.wake();
-        }
-    }
-
     fn route(&mut self, conn: ConnId, item: Outbound) {
         let Some(queue) = self.conns.get(&conn) else {
             log!(Debug, "conn {}: gone, dropping {item:?}", conn.0);
@@ -316,7 +304,7 @@ impl Driver {
         if !deferred {
             queue.wake();
         } else if first {
-            self.to_wake.push(Arc::clone(queue));
+            self.routed.add(Arc::clone(queue));
         }
         match pushed {
             Pushed::Queued => {}

@@ -10,11 +10,12 @@
 //! the process if the engine's slow-consumer timeout has not fired yet.
 
 use std::collections::VecDeque;
-use std::sync::{Mutex, MutexGuard, PoisonError};
+use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 
 use bytes::Bytes;
 use iorelay_core::config::QUEUE_HARD_CAP_FACTOR;
 use iorelay_core::http::Response;
+use iorelay_std::flush_window::Writer;
 use smol::channel::{Receiver, Sender};
 
 /// Up to this many queued bytes are taken (and written) at once, as in the std runtime: a
@@ -230,6 +231,12 @@ impl OutboundQueue {
 
     fn lock(&self) -> MutexGuard<'_, State> {
         self.state.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+}
+
+impl Writer for OutboundQueue {
+    fn wake_writer(self: &Arc<Self>) {
+        self.wake();
     }
 }
 

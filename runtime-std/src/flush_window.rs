@@ -7,6 +7,7 @@
 //! once; a lone event (a dashboard's usual traffic) is never held. The cost is at most one
 //! window of latency, and only under a load that already queues.
 
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 /// Wakes are at least this far apart while broadcasts keep coming. Why 2 ms: at max rate to
@@ -15,22 +16,71 @@ use std::time::{Duration, Instant};
 /// apart (100 a second) are never held.
 pub const WINDOW: Duration = Duration::from_millis(2);
 
+/// A connection's writer, which a driver wakes to send what it queued for it.
+pub trait Writer {
+    /// Wakes the writer (or starts it) to send what is queued.
+    fn wake_writer(self: &Arc<Self>);
+}
+
+/// The writers given broadcast messages since their last wake, and the window that says when
+/// to wake them: what both drivers hold between their bursts.
+#[derive(Debug)]
+pub struct Routed<T> {
+    writers: Vec<Arc<T>>,
+    window: FlushWindow,
+}
+
+impl<T: Writer> Routed<T> {
+    /// Nothing routed yet; wakes at least `window` apart while broadcasts keep coming.
+    pub fn new(window: Duration) -> Self {
+        Self {
+            writers: Vec::new(),
+            window: FlushWindow::new(window),
+        }
+    }
+
+    /// `writer` was given its first message since its last wake.
+    pub fn add(&mut self, writer: Arc<T>) {
+        self.writers.push(writer);
+    }
+
+    /// Wakes every writer added since the last wake, unless the window holds them: then
+    /// returns the instant to call again at. `None` also when nothing was added.
+    pub fn wake_or_hold(&mut self, now: Instant) -> Option<Instant> {
+        if self.writers.is_empty() {
+            return None;
+        }
+        let held = self.window.wake_at(now);
+        if held.is_none() {
+            self.wake_all();
+        }
+        held
+    }
+
+    /// Wakes every writer added since the last wake, window or not (at shutdown).
+    pub fn wake_all(&mut self) {
+        for writer in self.writers.drain(..) {
+            writer.wake_writer();
+        }
+    }
+}
+
 /// The last wake, and the window that follows it.
 #[derive(Debug)]
-pub struct FlushWindow {
+struct FlushWindow {
     window: Duration,
     last: Option<Instant>,
 }
 
 impl FlushWindow {
     /// A window of `window` after each wake.
-    pub fn new(window: Duration) -> Self {
+    fn new(window: Duration) -> Self {
         Self { window, last: None }
     }
 
     /// Whether routed messages may be woken `now` (the wake is then recorded), or the
     /// instant to wake them at.
-    pub fn wake_at(&mut self, now: Instant) -> Option<Instant> {
+    fn wake_at(&mut self, now: Instant) -> Option<Instant> {
         match self.last {
             Some(last) if now < last + self.window => Some(last + self.window),
             _ => {
@@ -44,6 +94,53 @@ impl FlushWindow {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::sync::atomic::{AtomicUsize, Ordering};
+
+    #[derive(Default)]
+    struct Counted(AtomicUsize);
+
+    impl Writer for Counted {
+        fn wake_writer(self: &Arc<Self>) {
+            self.0.fetch_add(1, Ordering::Relaxed);
+        }
+    }
+
+    #[test]
+    fn routed_writers_are_woken_once_at_once_or_at_the_window_s_end() {
+        let t0 = Instant::now();
+        let ms = Duration::from_millis;
+        let (a, b) = (Arc::new(Counted::default()), Arc::new(Counted::default()));
+        let mut routed = Routed::new(ms(2));
+        assert_eq!(
+            routed.wake_or_hold(t0),
+            None,
+            "nothing routed, nothing to do"
+        );
+        routed.add(Arc::clone(&a));
+        assert_eq!(
+            routed.wake_or_hold(t0),
+            None,
+            "after a quiet spell: at once"
+        );
+        assert_eq!(a.0.load(Ordering::Relaxed), 1);
+        routed.add(Arc::clone(&a));
+        routed.add(Arc::clone(&b));
+        assert_eq!(routed.wake_or_hold(t0 + ms(1)), Some(t0 + ms(2)), "held");
+        assert_eq!(a.0.load(Ordering::Relaxed), 1);
+        assert_eq!(routed.wake_or_hold(t0 + ms(2)), None);
+        assert_eq!(
+            (a.0.load(Ordering::Relaxed), b.0.load(Ordering::Relaxed)),
+            (2, 1)
+        );
+        routed.add(Arc::clone(&b));
+        assert!(routed.wake_or_hold(t0 + ms(3)).is_some());
+        routed.wake_all();
+        assert_eq!(
+            b.0.load(Ordering::Relaxed),
+            2,
+            "shutdown wakes whatever the window says"
+        );
+    }
 
     #[test]
     fn a_broadcast_after_a_quiet_spell_wakes_at_once() {

@@ -18,6 +18,7 @@ use bytes::Bytes;
 use iorelay_core::http::CONTINUE;
 use iorelay_core::relay::measure::Measurement;
 use iorelay_core::ConnId;
+use iorelay_std::flush_window::Writer;
 use iorelay_std::measurements::Measurements;
 use iorelay_std::protect::Ticket;
 
@@ -107,12 +108,6 @@ impl Conn {
         let (pushed, start) = self.outbound.push(item);
         self.start_writer_if(start);
         pushed
-    }
-
-    /// Driver: wakes the writer for what was queued with `Outbound::push_deferred`.
-    pub fn wake(self: &Arc<Self>) {
-        let start = self.outbound.wake();
-        self.start_writer_if(start);
     }
 
     /// Starts a writer thread when the queue says none runs; a connection whose writer cannot
@@ -259,5 +254,13 @@ impl Conn {
 
     fn lock(&self) -> MutexGuard<'_, Inbound> {
         self.inbound.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+}
+
+impl Writer for Conn {
+    /// Driver: wakes the writer for what was queued with `Outbound::push_deferred`.
+    fn wake_writer(self: &Arc<Self>) {
+        let start = self.outbound.wake();
+        self.start_writer_if(start);
     }
 }

@@ -19,7 +19,7 @@ use iorelay_core::engineio::packet::Frame;
 use iorelay_core::http::RequestHead;
 use iorelay_core::relay::measure::Measurement;
 use iorelay_core::{Body, ConnId, Input, Output, Relay};
-use iorelay_std::flush_window::{FlushWindow, WINDOW};
+use iorelay_std::flush_window::{Routed, WINDOW};
 use iorelay_std::log;
 use iorelay_std::measurements::Measurements;
 use iorelay_std::persist::Persistence;
@@ -91,12 +91,11 @@ pub struct Driver {
     frames: FrameMemo,
     /// The Redis threads, in cluster mode.
     cluster: Option<iorelay_std::cluster::ClusterLink>,
-    /// Connections given websocket frames without a wake-up, woken when the burst ends.
-    to_wake: Vec<Arc<Conn>>,
+    /// Connections given websocket frames without a wake-up, woken when the burst ends (at
+    /// most once per flush window under load).
+    routed: Routed<Conn>,
     /// Request latencies the writers recorded, fed at every wake-up before what woke it.
     measurements: Arc<Measurements>,
-    /// When the writers in `to_wake` may be woken.
-    flush_window: FlushWindow,
 }
 
 /// Most inputs a burst takes from the inbox before the writers it fed are woken (or held, see
@@ -127,9 +126,8 @@ impl Driver {
             deadline,
             frames: FrameMemo::new(),
             cluster: None,
-            to_wake: Vec::new(),
+            routed: Routed::new(WINDOW),
             measurements,
-            flush_window: FlushWindow::new(WINDOW),
         }
     }
 
@@ -145,7 +143,7 @@ impl Driver {
         // What the relay wants done before any input (cluster mode's first connect).
         self.feed(Input::Timeout(Instant::now()));
         loop {
-            let held = self.wake_writers_or_hold();
+            let held = self.routed.wake_or_hold(Instant::now());
             let until = match (self.deadline, held) {
                 (Some(a), Some(b)) => Some(a.min(b)),
                 (a, b) => a.or(b),
@@ -221,26 +219,6 @@ impl Driver {
             return Flow::Stop;
         }
         Flow::Go
-    }
-
-    /// Wakes the writers given frames since their last wake, unless the flush window says to
-    /// hold them: then returns when to wake them.
-    fn wake_writers_or_hold(&mut self) -> Option<Instant> {
-        if self.to_wake.is_empty() {
-            return None;
-        }
-        let held = self.flush_window.wake_at(Instant::now());
-        if held.is_none() {
-            self.wake_writers();
-        }
-        held
-    }
-
-    /// Wakes each writer given frames since the last wake, once.
-    fn wake_writers(&mut self) {
-        for conn in self.to_wake.drain(..) {
-            conn.wake();
-        }
     }
 
     /// The input for a message about a live connection; `None` when the connection already
@@ -356,7 +334,7 @@ impl Driver {
         };
         let (pushed, first) = target.outbound.push_deferred(item);
         if first {
-            self.to_wake.push(Arc::clone(target));
+            self.routed.add(Arc::clone(target));
         }
         Self::pushed(target, pushed, pressure);
     }
@@ -395,7 +373,7 @@ impl Driver {
         log!(Info, "shutting down");
         self.engine.shutdown(now);
         self.drain(&mut VecDeque::new());
-        self.wake_writers();
+        self.routed.wake_all();
         for conn in self.conns.values() {
             conn.push(Item::Finish);
         }
