@@ -194,7 +194,8 @@ fn fail(
 
 /// Writes what the driver queues, a batch at a time, until the queue ends or a close frame
 /// went out (then it half-closes and lingers so the peer can hang up first). A write still
-/// stuck on a peer that does not read is abandoned once the queue is ending.
+/// stuck on a peer that does not read is abandoned once the queue is ending, and the
+/// connection reset (`iorelay_std::reset`).
 async fn write_half(
     conn: ConnId,
     stream: &Async<TcpStream>,
@@ -226,6 +227,9 @@ async fn write_half(
                     if !queue.ending().await {
                         Timer::after(shared.deadlines.close_linger).await;
                     }
+                    // The peer stopped reading: an orderly close would wait behind what it
+                    // never read, so the connection ends with a reset.
+                    iorelay_std::reset::on_close(stream.get_ref());
                     Err(io::ErrorKind::TimedOut.into())
                 };
                 write.or(give_up).await

@@ -55,7 +55,7 @@
 //! | request head | core's `HeadLimits` (16 KiB, 64 fields); body: `Engine::body_limit` for the path, beyond it `Body::TooLarge`, the reply, and close |
 //! | requests in flight per connection | one: the next is parsed after the reply is written; up to 64 KiB may wait behind it, then the reader pauses |
 //! | websocket message and frame | `Config::max_payload` (tungstenite `max_message_size`/`max_frame_size`); beyond it `Input::WsTooLarge` |
-//! | outbound queue | `max_client_queue_bytes` (1 MiB): crossing it sends `Input::Congestion { congested: true }`, draining under half of it sends `false`; the engine decides what happens. Past four times the bound the connection is aborted and `Input::QueueOverflow` reported (the engine closes the session as a slow consumer). A close for a congested connection closes it at once |
+//! | outbound queue | `max_client_queue_bytes` (1 MiB): crossing it sends `Input::Congestion { congested: true }`, draining under half of it sends `false`; the engine decides what happens. Past four times the bound the connection is cut off with a reset (`reset`: an orderly close would wait behind the unread bytes) and `Input::QueueOverflow` reported (the engine closes the session as a slow consumer). A close for a congested connection resets it at once |
 //! | write batch | 256 KiB per write |
 //! | header deadline | 10 s from the first byte of a request to its end (setting `header_timeout_ms`) |
 //! | idle deadline | 60 s without a request on a keep-alive connection (setting `idle_timeout_ms`); neither deadline applies while a request is held |
@@ -79,6 +79,7 @@ pub mod mem_stream;
 pub mod persist;
 pub mod process;
 pub mod protect;
+pub mod reset;
 pub mod settings_io;
 pub mod store;
 pub mod watch;

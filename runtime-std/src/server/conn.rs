@@ -200,6 +200,13 @@ impl Conn {
         let _ = self.stream.shutdown(Shutdown::Both);
     }
 
+    /// Aborts a connection whose peer stopped reading, with a reset: its unread output is
+    /// dropped and the peer learns at once (see `iorelay_std::reset`).
+    pub fn cut_off(&self) {
+        iorelay_std::reset::on_close(&self.stream);
+        self.abort();
+    }
+
     fn apply_http(self: &Arc<Self>, http: &HttpIn, step: HttpStep) {
         match step {
             HttpStep::Nothing => {}
@@ -223,7 +230,7 @@ impl Conn {
             Ok(start) => self.start_writer_if(start),
             Err(_) => {
                 iorelay_std::log!(Warn, "conn {}: flooded with pings, closing", self.id.0);
-                self.abort();
+                self.cut_off();
             }
         }
     }

@@ -298,7 +298,7 @@ impl Driver {
                 // A peer that does not read would keep the close frame queued forever.
                 if let Some(conn) = self.conns.get(&conn) {
                     if conn.outbound.is_congested() {
-                        conn.abort();
+                        conn.cut_off();
                     }
                 }
             }
@@ -359,7 +359,7 @@ impl Driver {
             }),
             Pushed::Overflow => {
                 log!(Warn, "conn {}: outbound queue overflow, closing", conn.0);
-                target.abort();
+                target.cut_off();
                 // The engine closes the session as a slow consumer (and counts it).
                 pressure.push_back(Input::QueueOverflow {
                     now: Instant::now(),
