@@ -5,23 +5,21 @@
 //! ends once, and the engine learns of aborted polls only from that end. So the end is reported
 //! here, after either phase returns and even if a phase panicked, instead of inside each phase.
 
-use std::future::Future;
 use std::net::TcpStream;
 use std::panic::AssertUnwindSafe;
-use std::pin::Pin;
 use std::sync::Arc;
-use std::task::{Context, Poll};
 use std::time::{Duration, Instant};
 
 use async_io::Async;
 use iorelay_core::{Config, ConnId, Input};
 use iorelay_std::log;
-use smol::channel::{Sender, TrySendError};
 use smol::future::FutureExt;
+use smol::Executor;
 use tungstenite::protocol::WebSocketConfig;
 
 use crate::driver::ToDriver;
 use crate::outbound::OutboundQueue;
+use crate::turns::{Sending, Turns};
 use crate::{http_conn, ws_conn};
 use iorelay_std::measurements::Measurements;
 
@@ -36,55 +34,28 @@ pub struct Deadlines {
     pub close_linger: Duration,
 }
 
-/// What every connection task needs, shared read-only.
+/// What every connection task needs, shared.
 pub struct Shared {
-    /// The driver's inbox.
-    pub inbox: Sender<ToDriver>,
-    /// Request measurements, which the driver takes when it wakes.
+    /// The driver, run by whichever task brings it an input.
+    pub turns: Turns,
+    /// The executor of websocket writers (see `main`).
+    pub writers: Arc<Executor<'static>>,
+    /// Request measurements, which the driver takes at the start of every burst.
     pub measurements: Arc<Measurements>,
     /// Connection deadlines.
     pub deadlines: Deadlines,
     /// Websocket framing limits (`max_payload` for messages and frames).
     pub websocket: WebSocketConfig,
-    /// The engine's configuration: it answers `body_limit` for request heads without a round
-    /// trip to the driver.
+    /// The engine's configuration: it answers `body_limit` for request heads without taking
+    /// the driver.
     pub config: Config,
 }
 
 impl Shared {
-    /// Hands an input to the driver; resolves to `false` when the driver is gone (shutting
-    /// down). The input goes into the channel at once when it has room (almost always), so
-    /// the future a connection task holds across the await is a tag, not the input.
+    /// Feeds an input to the driver (see [`Turns::send`]); resolves to `false` when the
+    /// driver is gone (shutting down).
     pub fn send(&self, input: Input) -> Sending<'_> {
-        match self.inbox.try_send(ToDriver::Input(input)) {
-            Ok(()) => Sending::Done(true),
-            Err(TrySendError::Closed(_)) => Sending::Done(false),
-            Err(TrySendError::Full(message)) => {
-                Sending::Waiting(Box::pin(self.inbox.send(message)))
-            }
-        }
-    }
-}
-
-/// [`Shared::send`]'s future. Why not an `async fn`: that state machine holds the input (200
-/// bytes) and the channel's send future (over 400), and every connection task holds the
-/// largest state of each of its awaits for its whole life; boxing the rare full-channel case
-/// keeps an idle connection's task about 900 bytes smaller.
-pub enum Sending<'a> {
-    /// Sent (`true`) or refused by a closed channel (`false`).
-    Done(bool),
-    /// The channel was full: waiting for room.
-    Waiting(Pin<Box<smol::channel::Send<'a, ToDriver>>>),
-}
-
-impl Future for Sending<'_> {
-    type Output = bool;
-
-    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<bool> {
-        match self.get_mut() {
-            Sending::Done(sent) => Poll::Ready(*sent),
-            Sending::Waiting(send) => send.as_mut().poll(cx).map(|sent| sent.is_ok()),
-        }
+        self.turns.send(ToDriver::Input(input))
     }
 }
 
@@ -95,6 +66,7 @@ pub async fn run(
     queue: Arc<OutboundQueue>,
     shared: Arc<Shared>,
 ) {
+    let stream = Arc::new(stream);
     let served = AssertUnwindSafe(serve(conn, &stream, &queue, &shared))
         .catch_unwind()
         .await;
@@ -111,7 +83,12 @@ pub async fn run(
     log!(Debug, "conn {}: closed", conn.0);
 }
 
-async fn serve(conn: ConnId, stream: &Async<TcpStream>, queue: &OutboundQueue, shared: &Shared) {
+async fn serve(
+    conn: ConnId,
+    stream: &Arc<Async<TcpStream>>,
+    queue: &Arc<OutboundQueue>,
+    shared: &Arc<Shared>,
+) {
     // The HTTP phase is boxed: its state (request reader, a reply being written) is larger
     // than the websocket phase's, and unboxed it would size the task a websocket then holds
     // for hours. The box goes when the phase ends.

@@ -1,11 +1,10 @@
-//! The driver: the one task that owns the `Engine`.
+//! The driver: the state that owns the `Engine` and routes its outputs.
 //!
-//! Why this shape (DESIGN §3): the engine is a plain state machine, so instead of a lock around
-//! it, a single task feeds it and drains it. It waits for the earliest of three things — a
-//! message from a connection task, the engine's next deadline (`async_io::Timer::at`), a
-//! shutdown signal — feeds exactly one input, then drains `poll_output` until `Timeout` and
-//! routes each output to its connection's outbound queue. Routing never waits on a socket:
-//! queues only report pressure, which becomes `Input::Congestion` fed after the drain.
+//! Why this shape (DESIGN §3): the engine is a plain state machine, fed one input at a time
+//! and drained of `poll_output` until `Timeout`; each output goes to its connection's
+//! outbound queue. Routing never waits on a socket: queues only report pressure, which
+//! becomes `Input::Congestion` fed after the drain. Who runs the driver, and when, is
+//! [`crate::turns`]'s business: the driver itself never waits.
 //!
 //! Websocket data messages are framed here, not by each connection task: the recipients of a
 //! broadcast get clones of one payload `Bytes` in a row, and a [`FrameMemo`] turns them into
@@ -15,7 +14,6 @@ use std::collections::{HashMap, VecDeque};
 use std::sync::Arc;
 use std::time::Instant;
 
-use async_io::Timer;
 use iorelay_core::relay::measure::Measurement;
 use iorelay_core::{ConnId, Input, Output, Relay};
 use iorelay_std::flush_window::{Routed, WINDOW};
@@ -23,15 +21,10 @@ use iorelay_std::log;
 use iorelay_std::measurements::Measurements;
 use iorelay_std::persist::Persistence;
 use iorelay_std::wsframe::FrameMemo;
-use smol::channel::Receiver;
-use smol::future::{self, FutureExt};
 
 use crate::outbound::{Outbound, OutboundQueue, Pushed};
 
-/// Most messages handled per wake-up before checking for shutdown again.
-const BURST: usize = 64;
-
-/// What connection tasks and the listener tell the driver.
+/// What connection tasks, the listener and other threads tell the driver.
 #[derive(Debug)]
 pub enum ToDriver {
     /// A connection was accepted; its task reads from `queue`. Sent before any input of `conn`.
@@ -53,30 +46,32 @@ pub struct Driver {
     /// A client asked the relay to stop (`POST /api/shutdown`).
     stop_requested: bool,
     conns: HashMap<ConnId, Arc<OutboundQueue>>,
-    /// One timer re-armed when the engine's deadline moves, rather than one per wait: the
-    /// deadline rarely moves, and each new timer is a reactor registration.
-    timer: Timer,
-    armed: Option<Instant>,
+    /// The engine's next deadline, as its last drain said.
+    deadline: Option<Instant>,
     pending: VecDeque<Input>,
     /// The frame of the last payload routed, shared by the recipients of a broadcast.
     frames: FrameMemo,
-    /// Queues routed broadcast messages since the driver last woke their tasks: each is woken
-    /// once per burst, after every input of the burst was fed (see
-    /// `OutboundQueue::push_deferred`), and at most once per flush window under load.
+    /// Queues routed broadcast messages since their tasks were last woken: each is woken once
+    /// per burst, after every input of the burst was fed (see `OutboundQueue::push_deferred`),
+    /// and at most once per flush window under load.
     routed: Routed<OutboundQueue>,
+    /// When the wake `routed` holds is due.
+    flush_at: Option<Instant>,
     /// The Redis threads, in cluster mode.
     cluster: Option<iorelay_std::cluster::ClusterLink>,
-    /// Request measurements, fed at every wake-up before what woke the driver.
+    /// Request measurements, fed at the start of every burst.
     measurements: Arc<Measurements>,
-    /// The timer of a wake `routed` holds.
-    flush: Timer,
 }
 
-enum Wake {
-    Message(Option<ToDriver>),
-    Deadline,
-    Flush,
-    Shutdown,
+/// When the driver next needs a turn that no input brings.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct Due {
+    /// The engine's next deadline (feed `Input::Timeout`).
+    pub deadline: Option<Instant>,
+    /// The end of the flush window (wake what was routed).
+    pub flush: Option<Instant>,
+    /// A client asked the relay to stop.
+    pub stop: bool,
 }
 
 impl Driver {
@@ -91,14 +86,13 @@ impl Driver {
             persistence,
             stop_requested: false,
             conns: HashMap::new(),
-            timer: Timer::never(),
-            armed: None,
+            deadline: None,
             pending: VecDeque::new(),
             frames: FrameMemo::new(),
             routed: Routed::new(WINDOW),
+            flush_at: None,
             cluster: None,
             measurements,
-            flush: Timer::never(),
         }
     }
 
@@ -108,55 +102,45 @@ impl Driver {
         self
     }
 
-    /// Runs until `shutdown` fires (or every sender of `inbox` is gone), then shuts the engine
-    /// down, routes its last outputs and closes every queue so connections flush and end.
-    pub async fn run(mut self, inbox: Receiver<ToDriver>, shutdown: Receiver<()>) {
-        // What the relay wants done before any input (cluster mode's first connect).
-        self.feed(Input::Timeout(Instant::now()));
-        loop {
-            let wake = self.wait(&inbox, &shutdown).await;
-            for measured in self.measurements.take() {
-                self.feed(measured);
-            }
-            match wake {
-                Wake::Message(Some(message)) => {
-                    self.on_message(message);
-                    // Whatever else is already waiting is taken without racing again.
-                    for _ in 0..BURST {
-                        let Ok(message) = inbox.try_recv() else { break };
-                        self.on_message(message);
-                    }
-                }
-                Wake::Deadline => {
-                    self.armed = None;
-                    self.feed(Input::Timeout(Instant::now()));
-                }
-                // `wait` wakes what was routed, now that the window has passed.
-                Wake::Flush => {}
-                Wake::Message(None) | Wake::Shutdown => break,
-            }
-            if self.stop_requested {
-                break;
-            }
+    /// Starts a burst: the request measurements recorded since the last one.
+    pub fn begin_burst(&mut self) {
+        for measured in self.measurements.take() {
+            self.feed(measured);
         }
+    }
+
+    /// Ends a burst: wakes what was routed (or holds it to the end of the flush window) and
+    /// says when the driver next needs a turn of its own.
+    pub fn end_burst(&mut self, now: Instant) -> Due {
+        self.flush_at = self.routed.wake_or_hold(now);
+        Due {
+            deadline: self.deadline,
+            flush: self.flush_at,
+            stop: self.stop_requested,
+        }
+    }
+
+    /// The engine's deadline passed (or may have): feeds `Input::Timeout`.
+    pub fn on_deadline(&mut self, now: Instant) {
+        self.feed(Input::Timeout(now));
+    }
+
+    /// Shuts the engine down, routes its last outputs and closes every queue so connections
+    /// flush and end; closes (flushes) the history store.
+    pub fn shut_down(&mut self) {
         log!(Info, "shutting down");
         self.engine.shutdown(Instant::now());
         self.drain();
         for queue in self.conns.values() {
             queue.close();
         }
-        inbox.close();
-        while let Ok(message) = inbox.try_recv() {
-            if let ToDriver::Opened { queue, .. } = message {
-                queue.close();
-            }
-        }
         if let Some(persistence) = self.persistence.take() {
             persistence.close();
         }
     }
 
-    fn on_message(&mut self, message: ToDriver) {
+    /// One message: a connection to route to, or an input to feed.
+    pub fn on_message(&mut self, message: ToDriver) {
         match message {
             ToDriver::Opened { conn, queue } => {
                 self.conns.insert(conn, queue);
@@ -184,41 +168,6 @@ impl Driver {
         }
     }
 
-    /// Wakes what was routed (or holds it to the end of the flush window), then waits for the
-    /// next thing to do; shutdown first, then messages, then the deadline (every input moves
-    /// the engine's clock, so a busy inbox never starves its timers), then the held wake.
-    async fn wait(&mut self, inbox: &Receiver<ToDriver>, shutdown: &Receiver<()>) -> Wake {
-        let held = match self.routed.wake_or_hold(Instant::now()) {
-            Some(at) => {
-                self.flush.set_at(at);
-                true
-            }
-            None => false,
-        };
-        let timer = &mut self.timer;
-        let flush = &mut self.flush;
-        let stop = async {
-            if shutdown.recv().await.is_err() {
-                // No signal handling could be installed: only the inbox ends the driver.
-                future::pending::<()>().await;
-            }
-            Wake::Shutdown
-        };
-        let message = async { Wake::Message(inbox.recv().await.ok()) };
-        let deadline = async {
-            timer.await;
-            Wake::Deadline
-        };
-        let flushing = async {
-            if !held {
-                future::pending::<()>().await;
-            }
-            flush.await;
-            Wake::Flush
-        };
-        stop.or(message).or(deadline).or(flushing).await
-    }
-
     /// Feeds one input, then everything the drain produced for the engine to hear.
     fn feed(&mut self, input: Input) {
         let mut next = Some(input);
@@ -237,7 +186,7 @@ impl Driver {
             match self.engine.poll_output() {
                 Output::Timeout(at) => {
                     self.frames.forget();
-                    self.arm(at);
+                    self.deadline = at;
                     return;
                 }
                 output => self.execute(output),
@@ -279,17 +228,6 @@ impl Driver {
             Output::Event(event) => log!(Debug, "{event:?}"),
             other => log!(Debug, "unhandled output {other:?}"),
         }
-    }
-
-    fn arm(&mut self, at: Option<Instant>) {
-        if at == self.armed {
-            return;
-        }
-        match at {
-            Some(at) => self.timer.set_at(at),
-            None => self.timer = Timer::never(),
-        }
-        self.armed = at;
     }
 
     fn route(&mut self, conn: ConnId, item: Outbound) {

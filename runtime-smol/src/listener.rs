@@ -68,7 +68,7 @@ pub async fn run(
             conn,
             queue: Arc::clone(&queue),
         };
-        if shared.inbox.send(opened).await.is_err() {
+        if !shared.turns.send(opened).await {
             return;
         }
         log!(Debug, "conn {}: accepted from {peer}", conn.0);

@@ -1,17 +1,18 @@
 //! `iorelay`: the relay server on smol, the default runtime.
 //!
 //! Why this shape (DESIGN §3): `main` only wires things together. It parses the shared CLI,
-//! binds (so a busy port is a clear error before anything starts), starts executor threads
-//! on the cores the driver leaves (one fewer than the machine has, at least one) for the
-//! listener and connection tasks, and runs the driver — the one owner of the engine — on the
-//! main thread until a signal. Then it gives connections a
-//! bounded time to flush what the engine's shutdown queued, and exits 0.
+//! binds (so a busy port is a clear error before anything starts), starts two executors (the
+//! listener and connection tasks, which run the driver in turns when they bring it input; and
+//! websocket writers), and runs the driver's turn keeper (`turns`: deadlines, other threads'
+//! reports, shutdown) on the main thread until a signal or a stop request. Then it gives
+//! connections a bounded time to flush what the engine's shutdown queued, and exits 0.
 
 mod connection;
 mod driver;
 mod http_conn;
 mod listener;
 mod outbound;
+mod turns;
 mod ws_conn;
 
 use std::net::TcpListener;
@@ -33,6 +34,7 @@ use smol::Executor;
 use connection::{Deadlines, Shared};
 use driver::{Driver, ToDriver};
 use iorelay_std::measurements::Measurements;
+use turns::Turns;
 
 /// Messages waiting for the driver before connection tasks stop reading their sockets: the
 /// backpressure that keeps fast readers from outrunning the one engine owner. Messages are
@@ -40,6 +42,30 @@ use iorelay_std::measurements::Measurements;
 /// iorelay-std: the channel allocates every slot up front (about 216 bytes each), and 1024
 /// slots were 4 % of the process's memory at start while the driver takes up to 64 at a time.
 const INBOX_CAPACITY: usize = 256;
+/// Executor threads: (connection tasks, which also run the driver; websocket writers), half
+/// the cores each, at least one. Why two executors: a broadcast is routed by the thread that
+/// read its request and written by the other, as when the driver had a thread of its own, and
+/// a broadcast's writes stay on fewer threads, so each `send` carries more messages (with the
+/// writers on both threads, max-rate fan-out to 1000 clients made 1.6x the sends per message).
+fn io_threads() -> (usize, usize) {
+    let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
+    let writers = (cores / 2).max(1);
+    ((cores - writers).max(1), writers)
+}
+
+/// An executor run by `threads` threads named `name-<index>`.
+fn start_executor(name: &str, threads: usize) -> Result<Arc<Executor<'static>>, String> {
+    let executor = Arc::new(Executor::new());
+    for index in 0..threads {
+        let executor = Arc::clone(&executor);
+        std::thread::Builder::new()
+            .name(format!("{name}-{index}"))
+            .spawn(move || smol::block_on(executor.run(future::pending::<()>())))
+            .map_err(|err| format!("cannot start executor thread: {err}"))?;
+    }
+    Ok(executor)
+}
+
 /// How long shutdown waits for connections to flush.
 const FLUSH_ON_SHUTDOWN: Duration = Duration::from_secs(2);
 
@@ -91,37 +117,15 @@ fn serve(settings: &Settings) -> Result<(), String> {
         log!(Warn, "cannot handle SIGINT/SIGTERM: {err}");
     }
 
-    let executor = Arc::new(Executor::new());
-    // The driver is a busy thread of its own; the executor gets the other cores (at least
-    // one). On two cores, a second executor thread only competed with the driver and made
-    // each broadcast's writes smaller: fan-out to 1000 clients made 1.5x the send calls
-    // and used a third more CPU per delivered message.
-    let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
-    let threads = cores.saturating_sub(1).max(1);
-    for index in 0..threads {
-        let executor = Arc::clone(&executor);
-        std::thread::Builder::new()
-            .name(format!("iorelay-io-{index}"))
-            .spawn(move || smol::block_on(executor.run(future::pending::<()>())))
-            .map_err(|err| format!("cannot start executor thread: {err}"))?;
-    }
+    let (io, ws) = io_threads();
+    let executor = start_executor("iorelay-io", io)?;
+    let writers = start_executor("iorelay-ws", ws)?;
 
-    let (inbox_tx, inbox_rx) = smol::channel::bounded(INBOX_CAPACITY);
+    let (inbox, messages, pokes) = turns::inbox(INBOX_CAPACITY);
     let measurements = Arc::new(Measurements::default());
-    let shared = Arc::new(Shared {
-        inbox: inbox_tx,
-        measurements: Arc::clone(&measurements),
-        deadlines: Deadlines {
-            header: settings.header_timeout,
-            idle: settings.idle_timeout,
-            close_linger: Duration::from_secs(1),
-        },
-        websocket: iorelay_std::wsframe::server_config(config.max_payload),
-        config: config.clone(),
-    });
     // The history is restored before the first connection is accepted.
     let mut engine = Relay::new(config.clone(), started, random_seed());
-    let report = shared.inbox.clone();
+    let report = inbox.clone();
     let persistence = Persistence::start(
         settings,
         &mut engine,
@@ -130,17 +134,17 @@ fn serve(settings: &Settings) -> Result<(), String> {
                 now: Instant::now(),
                 measurement,
             };
-            let _ = report.try_send(ToDriver::Input(measured));
+            report.post(ToDriver::Input(measured));
         }),
     )?;
     let cluster = if config.relay.cluster.enabled() {
-        let report = shared.inbox.clone();
+        let report = inbox.clone();
         let sink: iorelay_std::cluster::ReportSink = Arc::new(move |report_| {
             let input = Input::Cluster {
                 now: Instant::now(),
                 report: report_,
             };
-            let _ = report.send_blocking(ToDriver::Input(input));
+            report.post_blocking(ToDriver::Input(input));
         });
         Some(iorelay_std::cluster::ClusterLink::start(
             &config.relay.cluster,
@@ -149,6 +153,19 @@ fn serve(settings: &Settings) -> Result<(), String> {
     } else {
         None
     };
+    let driver = Driver::new(engine, persistence, Arc::clone(&measurements)).with_cluster(cluster);
+    let shared = Arc::new(Shared {
+        turns: Turns::new(driver, inbox, messages, pokes),
+        writers,
+        measurements,
+        deadlines: Deadlines {
+            header: settings.header_timeout,
+            idle: settings.idle_timeout,
+            close_linger: Duration::from_secs(1),
+        },
+        websocket: iorelay_std::wsframe::server_config(config.max_payload),
+        config: config.clone(),
+    });
     let (alive_tx, alive_rx) = smol::channel::bounded::<()>(1);
     // The listening line means ready: the history is restored, the hooks' spool drained and
     // their breaker closed, so whoever waits for it (a hook, a test) finds the relay whole.
@@ -162,7 +179,7 @@ fn serve(settings: &Settings) -> Result<(), String> {
     let accepting = executor.spawn(listener::run(
         listener,
         Arc::clone(&executor),
-        shared,
+        Arc::clone(&shared),
         // The engine's per-client bound: crossing it is congestion (volatile events dropped,
         // the grace period starts); the queue aborts at `Config::queue_hard_cap`.
         config.max_queued_bytes,
@@ -171,10 +188,7 @@ fn serve(settings: &Settings) -> Result<(), String> {
     ));
 
     smol::block_on(async {
-        Driver::new(engine, persistence, measurements)
-            .with_cluster(cluster)
-            .run(inbox_rx, stop_rx)
-            .await;
+        shared.turns.keep(stop_rx).await;
         accepting.cancel().await;
         let all_ended = async {
             let _ = alive_rx.recv().await;

@@ -2,9 +2,10 @@
 //!
 //! Why this shape: tungstenite's `WebSocketContext` takes the stream per call, so it is driven
 //! sans-io here over an in-memory [`Wire`]: received bytes go in, framed bytes come out, and
-//! no lock is ever held across a socket operation. A reading half and a writing half run
-//! concurrently in one task (the first to finish ends the connection) and share the context
-//! behind an uncontended mutex. The reading half forwards whole messages to the driver
+//! no lock is ever held across a socket operation. A reading half (in the connection's task) and
+//! a writing half (a task on the writers' executor, see `main`) run concurrently, the first
+//! to finish ends the connection, and they share the context behind a mutex held only to
+//! frame or parse. The reading half forwards whole messages to the driver
 //! (tungstenite reassembles fragments, checks UTF-8 and the size limit, and answers pings and
 //! closes; those control replies travel through the outbound queue so they never split a
 //! frame). The writing half takes everything queued and writes it with one write: data
@@ -15,7 +16,7 @@
 use std::cell::RefCell;
 use std::io::{self, Read, Write};
 use std::net::{Shutdown, TcpStream};
-use std::sync::{Mutex, MutexGuard, PoisonError};
+use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use std::time::Instant;
 
 use async_io::{Async, Timer};
@@ -37,17 +38,29 @@ use crate::outbound::{Outbound, OutboundQueue, MAX_BATCH_BYTES};
 const READ_CHUNK: usize = 16 * 1024;
 
 /// Serves a websocket until either side closes it. `first_bytes` arrived behind the upgrade
-/// request and are the start of the websocket stream.
+/// request and are the start of the websocket stream. The writing half is spawned on the
+/// writers' executor and cancelled when the reading half ends first.
 pub async fn serve(
     conn: ConnId,
-    stream: &Async<TcpStream>,
-    queue: &OutboundQueue,
-    shared: &Shared,
+    stream: &Arc<Async<TcpStream>>,
+    queue: &Arc<OutboundQueue>,
+    shared: &Arc<Shared>,
     first_bytes: Bytes,
 ) {
-    let context = Mutex::new(WebSocketContext::new(Role::Server, Some(shared.websocket)));
+    let context = Arc::new(Mutex::new(WebSocketContext::new(
+        Role::Server,
+        Some(shared.websocket),
+    )));
+    let writing = shared.writers.spawn({
+        let (stream, context, queue, shared) = (
+            Arc::clone(stream),
+            Arc::clone(&context),
+            Arc::clone(queue),
+            Arc::clone(shared),
+        );
+        async move { write_half(conn, &stream, &context, &queue, &shared).await }
+    });
     let reading = read_half(conn, stream, &context, queue, shared, first_bytes);
-    let writing = write_half(conn, stream, &context, queue, shared);
     reading.or(writing).await;
 }
 
