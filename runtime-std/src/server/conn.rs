@@ -265,9 +265,31 @@ impl Conn {
 }
 
 impl Writer for Conn {
-    /// Driver: wakes the writer for what was queued with `Outbound::push_deferred`.
+    /// Driver: sends what was queued with `Outbound::push_deferred` if the socket takes it
+    /// at once, else wakes (or starts) the writer for it.
     fn wake_writer(self: &Arc<Self>) {
-        let start = self.outbound.wake();
+        let start = self
+            .outbound
+            .wake_or_send(|slices| send_now(&self.stream, slices));
         self.start_writer_if(start);
     }
+}
+
+/// Writes what the socket takes without waiting; `WouldBlock` when it takes nothing.
+#[cfg(unix)]
+fn send_now(stream: &TcpStream, slices: &[std::io::IoSlice<'_>]) -> std::io::Result<usize> {
+    use rustix::net::{sendmsg, SendAncillaryBuffer, SendFlags};
+    let flags = SendFlags::DONTWAIT | SendFlags::NOSIGNAL;
+    Ok(sendmsg(
+        stream,
+        slices,
+        &mut SendAncillaryBuffer::default(),
+        flags,
+    )?)
+}
+
+/// Without a non-blocking send, every write is the writer's.
+#[cfg(not(unix))]
+fn send_now(_: &TcpStream, _: &[std::io::IoSlice<'_>]) -> std::io::Result<usize> {
+    Err(std::io::ErrorKind::WouldBlock.into())
 }

@@ -15,12 +15,16 @@
 //! `vm.max_map_count` bounds.
 
 use std::collections::VecDeque;
+use std::io::{self, IoSlice};
 use std::sync::{Condvar, Mutex, MutexGuard, PoisonError};
 use std::time::{Duration, Instant};
 
-use bytes::Bytes;
+use bytes::{Buf, Bytes};
 use iorelay_core::config::QUEUE_HARD_CAP_FACTOR;
 use iorelay_core::http::Response;
+
+/// Messages offered to one non-blocking send at most (see [`Outbound::wake_or_send`]).
+const MAX_SEND_SLICES: usize = 64;
 
 /// One thing for the writer to do, in order.
 #[derive(Debug)]
@@ -125,6 +129,10 @@ struct State {
     /// The writer sleeps on `ready`. Why track it: a notify is a system call even with no
     /// one asleep, and a busy writer checks the queue before it sleeps anyway.
     writer_asleep: bool,
+    /// The writer took items it has not finished writing.
+    writing: bool,
+    /// A close frame or the end was queued: no message may be written after it.
+    closing: bool,
 }
 
 impl Outbound {
@@ -149,7 +157,7 @@ impl Outbound {
 
     /// Queues `item` like [`Self::push`] but leaves the writer asleep: the second value is
     /// true when this is the first such item since the writer was last woken, so the caller
-    /// knows to [`Self::wake`] this queue once its burst is over. Why: a broadcast burst then
+    /// knows to [`Self::wake_or_send`] this queue once its burst is over. Why: a broadcast burst then
     /// costs each writer one wake-up and one write for all its frames, instead of a thread
     /// switch per frame (the writer used to wake at the first frame and race the driver for
     /// the rest).
@@ -171,6 +179,7 @@ impl Outbound {
             return (Pushed::Overflow, false);
         }
         state.bytes += item.weight();
+        state.closing |= matches!(item, Item::Close { .. } | Item::Finish);
         state.items.push_back(item);
         let first = if defer {
             !std::mem::replace(&mut state.wake_pending, true)
@@ -185,10 +194,57 @@ impl Outbound {
         (Pushed::Queued, first)
     }
 
-    /// Wakes the writer for what [`Self::push_deferred`] queued.
-    pub fn wake(&self) -> StartWriter {
+    /// Wakes the writer for what [`Self::push_deferred`] queued, after offering it to `send`,
+    /// a write that never waits, when only websocket messages are queued and no writer is writing (so nothing
+    /// can go out of order). What `send` takes needs no writer at all; the rest is the
+    /// writer's, woken or started as by `wake`. Why: at a steady rate each broadcast found
+    /// each recipient's writer asleep (or gone idle), and waking a thread per recipient per
+    /// event cost more than the write itself; the driver's one non-blocking `send` per
+    /// recipient costs no thread switch. Under load (a writer busy, a queue congested) the
+    /// writers keep the work, so a slow peer never holds up the driver.
+    pub fn wake_or_send(
+        &self,
+        send: impl FnOnce(&[IoSlice<'_>]) -> io::Result<usize>,
+    ) -> StartWriter {
         let mut state = self.lock();
         state.wake_pending = false;
+        let busy = state.aborted || state.writing || state.closing || state.congested;
+        let sendable = !busy
+            && !state.items.is_empty()
+            && state
+                .items
+                .iter()
+                .all(|item| matches!(item, Item::Message(_)));
+        if !sendable {
+            return self.notify(state);
+        }
+        let slices: Vec<IoSlice<'_>> = state
+            .items
+            .iter()
+            .take(MAX_SEND_SLICES)
+            .filter_map(|item| match item {
+                Item::Message(bytes) => Some(IoSlice::new(bytes)),
+                _ => None,
+            })
+            .collect();
+        let Ok(mut sent) = send(&slices) else {
+            // The writer meets the error (or the full socket) and deals with it.
+            return self.notify(state);
+        };
+        drop(slices);
+        state.bytes = state.bytes.saturating_sub(sent);
+        while let Some(Item::Message(bytes)) = state.items.front_mut() {
+            if sent < bytes.len() {
+                // The rest of a message the socket did not take goes first, by the writer.
+                bytes.advance(sent);
+                break;
+            }
+            sent -= bytes.len();
+            state.items.pop_front();
+        }
+        if state.items.is_empty() {
+            return false;
+        }
         self.notify(state)
     }
 
@@ -206,6 +262,7 @@ impl Outbound {
             return Err(Refused);
         }
         state.bytes += item.weight();
+        state.closing |= matches!(item, Item::Close { .. } | Item::Finish);
         state.items.push_back(item);
         Ok(self.notify(state))
     }
@@ -299,6 +356,7 @@ impl Outbound {
                         break;
                     }
                 }
+                state.writing = true;
                 return Wait::Items(batch, weight);
             }
             if state.reader_gone {
@@ -332,6 +390,7 @@ impl Outbound {
     /// queue back under half its bound (report `Input::Congestion { congested: false }`).
     pub fn written(&self, weight: usize) -> bool {
         let mut state = self.lock();
+        state.writing = false;
         state.bytes = state.bytes.saturating_sub(weight);
         if state.congested && state.bytes <= self.bound / 2 {
             state.congested = false;
@@ -388,7 +447,7 @@ mod tests {
         assert_eq!(queue.push_deferred(message(10)), (Pushed::Queued, true));
         assert_eq!(queue.push_deferred(message(10)), (Pushed::Queued, false));
         assert_eq!(queue.push_deferred(message(10)), (Pushed::Queued, false));
-        assert!(!queue.wake(), "the writer runs");
+        assert!(!queue.wake_or_send(full_socket), "the writer runs");
         let Wait::Items(items, _) = queue.wait(None, usize::MAX, IDLE) else {
             panic!("expected items");
         };
@@ -439,6 +498,63 @@ mod tests {
         assert!(matches!(queue.wait(None, 1, IDLE), Wait::Stop));
     }
 
+    /// A socket with no room: every write is the writer's.
+    fn full_socket(_: &[IoSlice<'_>]) -> io::Result<usize> {
+        Err(io::ErrorKind::WouldBlock.into())
+    }
+
+    #[test]
+    fn a_wake_sends_queued_messages_itself_when_the_socket_takes_them() {
+        let queue = Outbound::new(1000);
+        let _ = queue.push_deferred(message(60));
+        let _ = queue.push_deferred(message(60));
+        let mut offered = Vec::new();
+        let start = queue.wake_or_send(|slices| {
+            offered = slices.iter().map(|slice| slice.len()).collect();
+            Ok(120)
+        });
+        assert!(!start);
+        assert_eq!(offered, [60, 60], "both messages in one send");
+        assert!(queue.lock().items.is_empty());
+        assert_eq!(queue.lock().bytes, 0, "nothing left to count");
+    }
+
+    #[test]
+    fn what_the_socket_did_not_take_is_left_to_the_writer_in_order() {
+        let queue = Outbound::new(1000);
+        let _ = queue.push_deferred(Item::Message(Bytes::from_static(b"0123456789")));
+        let _ = queue.push_deferred(Item::Message(Bytes::from_static(b"abcdefghij")));
+        assert!(!queue.wake_or_send(|_| Ok(15)), "the writer runs");
+        let Wait::Items(items, weight) = queue.wait(None, usize::MAX, IDLE) else {
+            panic!("expected items");
+        };
+        assert_eq!(weight, 5);
+        match items.as_slice() {
+            [Item::Message(rest)] => assert_eq!(&rest[..], b"fghij"),
+            other => panic!("expected the rest of one message, got {other:?}"),
+        }
+    }
+
+    #[test]
+    fn nothing_is_sent_past_a_writer_that_is_writing_or_a_queued_close() {
+        let never = |_: &[IoSlice<'_>]| -> io::Result<usize> { panic!("offered to send") };
+        let writing = Outbound::new(1000);
+        let _ = writing.push(message(1));
+        assert!(matches!(writing.wait(None, 1, IDLE), Wait::Items(..)));
+        let _ = writing.push_deferred(message(1));
+        assert!(!writing.wake_or_send(never));
+        let closing = Outbound::new(1000);
+        let _ = closing.push_own(Item::Close {
+            code: 1000,
+            reason: "",
+        });
+        let _ = closing.push_deferred(message(1));
+        assert!(!closing.wake_or_send(never));
+        let congested = Outbound::new(10);
+        let _ = congested.push_deferred(message(20));
+        assert!(!congested.wake_or_send(never));
+    }
+
     #[test]
     fn an_aborted_queue_drops_items_and_stops_the_writer() {
         let queue = Outbound::new(1000);
@@ -459,7 +575,7 @@ mod tests {
                 }
                 if deferred {
                     let _ = other.push_deferred(message(1));
-                    assert!(!other.wake());
+                    assert!(!other.wake_or_send(full_socket));
                 } else {
                     assert_eq!(other.push(message(1)), (Pushed::Queued, false));
                 }
@@ -516,7 +632,7 @@ mod tests {
         ));
         assert!(matches!(queue.wait(None, 1, short), Wait::Idle));
         assert_eq!(queue.push_deferred(message(1)), (Pushed::Queued, true));
-        assert!(queue.wake(), "a burst's wake starts it");
+        assert!(queue.wake_or_send(full_socket), "a burst's wake starts it");
         assert!(matches!(
             queue.wait(None, usize::MAX, short),
             Wait::Items(..)
