@@ -15,6 +15,7 @@
 
 use std::future::Future;
 use std::pin::Pin;
+use std::sync::atomic::{fence, Ordering};
 use std::sync::{Mutex, MutexGuard, PoisonError, TryLockError};
 use std::task::{Context, Poll};
 use std::time::Instant;
@@ -115,7 +116,14 @@ impl Turns {
     /// Feeds what waits in the inbox, unless another thread holds the driver (it feeds what
     /// waits before it lets go, and looks again after).
     fn take_turns(&self) {
-        while !self.messages.is_empty() {
+        loop {
+            // Why the fence: a sender pushes then tries the lock, a holder unlocks then looks
+            // at the inbox; each must see the other's first step, or a message could wait
+            // with nobody to feed it.
+            fence(Ordering::SeqCst);
+            if self.messages.is_empty() {
+                return;
+            }
             let mut held = match self.driver.try_lock() {
                 Ok(held) => held,
                 Err(TryLockError::Poisoned(poisoned)) => poisoned.into_inner(),
@@ -187,6 +195,13 @@ impl Turns {
             match due.flush {
                 Some(at) => flush.set_at(at),
                 None => flush = Timer::never(),
+            }
+            // A sender that found the driver held while this turn ran left its message to it:
+            // look again now that the lock is free (`take_turns` says why the fence).
+            fence(Ordering::SeqCst);
+            if !self.messages.is_empty() {
+                wake = Wake::Poked;
+                continue;
             }
             wake = self.wait(&shutdown, &mut deadline, &mut flush).await;
         }

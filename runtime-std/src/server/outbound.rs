@@ -19,12 +19,10 @@ use std::io::{self, IoSlice};
 use std::sync::{Condvar, Mutex, MutexGuard, PoisonError};
 use std::time::{Duration, Instant};
 
-use bytes::{Buf, Bytes};
+use super::send_now::{self, Queued};
+use bytes::Bytes;
 use iorelay_core::config::QUEUE_HARD_CAP_FACTOR;
 use iorelay_core::http::Response;
-
-/// Messages offered to one non-blocking send at most (see [`Outbound::wake_or_send`]).
-const MAX_SEND_SLICES: usize = 64;
 
 /// One thing for the writer to do, in order.
 #[derive(Debug)]
@@ -50,6 +48,22 @@ pub enum Item {
     },
     /// Write everything queued before this, then end the connection.
     Finish,
+}
+
+impl Queued for Item {
+    fn message(&self) -> Option<&Bytes> {
+        match self {
+            Item::Message(bytes) => Some(bytes),
+            _ => None,
+        }
+    }
+
+    fn message_mut(&mut self) -> Option<&mut Bytes> {
+        match self {
+            Item::Message(bytes) => Some(bytes),
+            _ => None,
+        }
+    }
 }
 
 impl Item {
@@ -195,13 +209,9 @@ impl Outbound {
     }
 
     /// Wakes the writer for what [`Self::push_deferred`] queued, after offering it to `send`,
-    /// a write that never waits, when only websocket messages are queued and no writer is writing (so nothing
-    /// can go out of order). What `send` takes needs no writer at all; the rest is the
-    /// writer's, woken or started as by `wake`. Why: at a steady rate each broadcast found
-    /// each recipient's writer asleep (or gone idle), and waking a thread per recipient per
-    /// event cost more than the write itself; the driver's one non-blocking `send` per
-    /// recipient costs no thread switch. Under load (a writer busy, a queue congested) the
-    /// writers keep the work, so a slow peer never holds up the driver.
+    /// a write that never waits (`iorelay_std::send_now`), when only websocket messages are
+    /// queued and nothing can go out of order: no writer mid-write, no close queued, not
+    /// congested (a slow peer's writer keeps its work). What `send` takes needs no writer.
     pub fn wake_or_send(
         &self,
         send: impl FnOnce(&[IoSlice<'_>]) -> io::Result<usize>,
@@ -209,42 +219,16 @@ impl Outbound {
         let mut state = self.lock();
         state.wake_pending = false;
         let busy = state.aborted || state.writing || state.closing || state.congested;
-        let sendable = !busy
-            && !state.items.is_empty()
-            && state
-                .items
-                .iter()
-                .all(|item| matches!(item, Item::Message(_)));
-        if !sendable {
+        if busy || !send_now::only_messages(&state.items) {
             return self.notify(state);
         }
-        let slices: Vec<IoSlice<'_>> = state
-            .items
-            .iter()
-            .take(MAX_SEND_SLICES)
-            .filter_map(|item| match item {
-                Item::Message(bytes) => Some(IoSlice::new(bytes)),
-                _ => None,
-            })
-            .collect();
-        let Ok(mut sent) = send(&slices) else {
-            // The writer meets the error (or the full socket) and deals with it.
-            return self.notify(state);
-        };
-        drop(slices);
-        state.bytes = state.bytes.saturating_sub(sent);
-        while let Some(Item::Message(bytes)) = state.items.front_mut() {
-            if sent < bytes.len() {
-                // The rest of a message the socket did not take goes first, by the writer.
-                bytes.advance(sent);
-                break;
+        if let Ok(sent) = send_now::send_queued(&mut state.items, send) {
+            state.bytes = state.bytes.saturating_sub(sent);
+            if state.items.is_empty() {
+                return false;
             }
-            sent -= bytes.len();
-            state.items.pop_front();
         }
-        if state.items.is_empty() {
-            return false;
-        }
+        // The writer meets the error (or the full socket) and deals with it.
         self.notify(state)
     }
 
