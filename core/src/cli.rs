@@ -13,7 +13,7 @@ mod watch;
 
 use std::ffi::OsString;
 
-use clap::{CommandFactory, FromArgMatches, Parser, Subcommand};
+use clap::{ArgMatches, Args, CommandFactory, FromArgMatches, Parser, Subcommand};
 
 pub use client::ClientArgs;
 pub use config_cmd::ConfigCommand;
@@ -53,7 +53,7 @@ pub struct Cli {
 pub enum Command {
     /// Run the relay server (the default command).
     #[command(after_help = SETTINGS_HELP)]
-    Serve(ServeArgs),
+    Serve(Deferred<ServeArgs>),
     /// Say whether a relay answers on the configured host and port, with its version, pid,
     /// uptime, clients and events; exits 0 when one does, 3 when nothing listens.
     #[command(after_help = SETTINGS_HELP)]
@@ -66,19 +66,19 @@ pub enum Command {
     /// directory), wait until it answers /health (at most 5 s) and print the dashboard's
     /// address; exits 0 when a relay already answers, 1 when it cannot start one.
     #[command(after_help = SETTINGS_HELP)]
-    Start(ServeArgs),
+    Start(Deferred<ServeArgs>),
     /// Stop the relay on the configured host and port (when one answers) and start it again
     /// in the background with these settings.
     #[command(after_help = SETTINGS_HELP)]
-    Restart(ServeArgs),
+    Restart(Deferred<ServeArgs>),
     /// Open the dashboard in the browser, starting the relay first when none answers; prints
     /// the address when there is no browser to open.
     #[command(after_help = SETTINGS_HELP)]
-    Open(ServeArgs),
+    Open(Deferred<ServeArgs>),
     /// Print the last lines of the background relay's log (relay.log in the state
     /// directory); `-f` keeps following it.
     #[command(after_help = SETTINGS_HELP)]
-    Logs(LogsArgs),
+    Logs(Deferred<LogsArgs>),
     /// Install, remove or show the user service (systemd user unit, launchd agent) that keeps
     /// a relay running.
     Service(ServiceArgs),
@@ -101,6 +101,38 @@ pub enum Command {
     /// score; exits 1 below --min-score, 2 when no relay listens.
     #[command(after_help = SETTINGS_HELP)]
     Check(CheckArgs),
+}
+
+/// A subcommand's flags that clap builds only when that subcommand is the one given
+/// (`clap::Command::defer`). Why: serve's 40 flags belong to `serve`, `start`, `restart` and
+/// `open` as well as the top level, and building all five copies on every run was most of the
+/// relay's heap at start (38 KB a copy, 574 KB at its peak by heaptrack) and of the parse a
+/// hook's `emit` pays on every tool call.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct Deferred<T>(pub T);
+
+impl<T: Args> Args for Deferred<T> {
+    fn augment_args(cmd: clap::Command) -> clap::Command {
+        cmd.defer(T::augment_args)
+    }
+
+    fn augment_args_for_update(cmd: clap::Command) -> clap::Command {
+        cmd.defer(T::augment_args_for_update)
+    }
+
+    fn group_id() -> Option<clap::Id> {
+        T::group_id()
+    }
+}
+
+impl<T: FromArgMatches> FromArgMatches for Deferred<T> {
+    fn from_arg_matches(matches: &ArgMatches) -> Result<Self, clap::Error> {
+        T::from_arg_matches(matches).map(Deferred)
+    }
+
+    fn update_from_arg_matches(&mut self, matches: &ArgMatches) -> Result<(), clap::Error> {
+        self.0.update_from_arg_matches(matches)
+    }
 }
 
 /// Why parsing ended without a command: help or version asked for (`code` 0, print to
@@ -127,7 +159,7 @@ pub fn parse(
         .try_get_matches_from(args)
         .map_err(render)?;
     let cli = Cli::from_arg_matches(&matches).map_err(render)?;
-    Ok(cli.command.unwrap_or(Command::Serve(cli.serve)))
+    Ok(cli.command.unwrap_or(Command::Serve(Deferred(cli.serve))))
 }
 
 fn render(err: clap::Error) -> CliExit {
@@ -152,7 +184,7 @@ mod tests {
     #[test]
     fn no_arguments_means_serve_with_no_flags() {
         let command = parse("iorelay", args(&["iorelay"])).unwrap();
-        assert_eq!(command, Command::Serve(ServeArgs::default()));
+        assert_eq!(command, Command::Serve(Deferred(ServeArgs::default())));
     }
 
     #[test]
@@ -174,7 +206,7 @@ mod tests {
             ]),
         )
         .unwrap();
-        let Command::Serve(serve) = command else {
+        let Command::Serve(Deferred(serve)) = command else {
             panic!("{command:?}")
         };
         assert_eq!(serve.config.as_deref(), Some("/etc/iorelay.toml"));
@@ -190,13 +222,23 @@ mod tests {
     }
 
     #[test]
+    fn a_subcommand_built_only_when_given_still_has_its_help_and_suggestions() {
+        let help = parse("iorelay", args(&["iorelay", "start", "--help"])).unwrap_err();
+        assert_eq!(help.code, 0);
+        assert!(help.message.contains("--port <PORT>"), "{}", help.message);
+        let typo = parse("iorelay", args(&["iorelay", "open", "--prot", "1"])).unwrap_err();
+        assert_eq!(typo.code, 2);
+        assert!(typo.message.contains("'--port'"), "{}", typo.message);
+    }
+
+    #[test]
     fn serve_flags_work_without_the_subcommand() {
         let command = parse(
             "iorelay",
             args(&["iorelay", "--port", "0", "--conformance"]),
         )
         .unwrap();
-        let Command::Serve(serve) = command else {
+        let Command::Serve(Deferred(serve)) = command else {
             panic!("{command:?}")
         };
         assert_eq!(
@@ -234,7 +276,7 @@ mod tests {
             args(&["iorelay", "config", "show", "--log", "debug"]),
         )
         .unwrap();
-        let Command::Config(ConfigCommand::Show(show)) = command else {
+        let Command::Config(ConfigCommand::Show(Deferred(show))) = command else {
             panic!("{command:?}")
         };
         assert_eq!(show.flags(), given(&[("log", "debug")]));

@@ -5,7 +5,7 @@
 
 use std::io::Write as _;
 
-use iorelay_core::cli::{ClientArgs, Command, ConfigCommand, ServeArgs};
+use iorelay_core::cli::{ClientArgs, Command, ConfigCommand, Deferred, ServeArgs};
 use iorelay_core::settings::Settings;
 
 use crate::{control, daemon, lifecycle, settings_io};
@@ -17,7 +17,7 @@ use crate::{control, daemon, lifecycle, settings_io};
 /// `Err(args)` when the command is `serve`.
 pub fn run(binary: &str, command: Command) -> Result<i32, ServeArgs> {
     match command {
-        Command::Serve(args) => Err(args),
+        Command::Serve(Deferred(args)) => Err(args),
         Command::Status(args) => Ok(with_client(binary, &args, |settings| {
             control::status(binary, &settings.host, settings.port)
         })),
@@ -29,18 +29,20 @@ pub fn run(binary: &str, command: Command) -> Result<i32, ServeArgs> {
                 settings.token.as_deref(),
             )
         })),
-        Command::Config(ConfigCommand::Show(args)) => Ok(match serve_settings(binary, &args) {
-            Ok(settings) => {
-                // A closed pipe (`config show | head`) is not an error worth a panic.
-                let _ = writeln!(std::io::stdout().lock(), "{}", settings.show());
-                0
-            }
-            Err(code) => code,
-        }),
-        Command::Start(args) => Ok(lifecycle::start(binary, &args)),
-        Command::Restart(args) => Ok(lifecycle::restart(binary, &args)),
-        Command::Open(args) => Ok(lifecycle::open(binary, &args)),
-        Command::Logs(args) => Ok(lifecycle::logs::main(binary, &args)),
+        Command::Config(ConfigCommand::Show(Deferred(args))) => {
+            Ok(match serve_settings(binary, &args) {
+                Ok(settings) => {
+                    // A closed pipe (`config show | head`) is not an error worth a panic.
+                    let _ = writeln!(std::io::stdout().lock(), "{}", settings.show());
+                    0
+                }
+                Err(code) => code,
+            })
+        }
+        Command::Start(Deferred(args)) => Ok(lifecycle::start(binary, &args)),
+        Command::Restart(Deferred(args)) => Ok(lifecycle::restart(binary, &args)),
+        Command::Open(Deferred(args)) => Ok(lifecycle::open(binary, &args)),
+        Command::Logs(Deferred(args)) => Ok(lifecycle::logs::main(binary, &args)),
         Command::Service(args) => Ok(lifecycle::service::main(binary, &args)),
         Command::Emit(args) => Ok(crate::emit::main(&args)),
         Command::Hooks(args) => Ok(crate::hooks::main(&args)),

@@ -3,6 +3,7 @@
 use clap::Subcommand;
 
 use super::serve::ServeArgs;
+use super::Deferred;
 use super::SETTINGS_HELP;
 
 /// What `config` does.
@@ -12,5 +13,5 @@ pub enum ConfigCommand {
     /// Print every effective setting and where it came from (default, env, file or flag), as
     /// TOML that can be pasted into a config file; the token is masked.
     #[command(after_help = SETTINGS_HELP)]
-    Show(ServeArgs),
+    Show(Deferred<ServeArgs>),
 }

@@ -5,6 +5,7 @@ use clap::{Args, Subcommand};
 
 use super::client::ClientArgs;
 use super::serve::ServeArgs;
+use super::Deferred;
 use super::SETTINGS_HELP;
 
 /// Lines `logs` prints when `-n` is not given.
@@ -41,7 +42,7 @@ pub enum ServiceAction {
     /// binary's `serve` with these flags and the IORELAY_* environment, restarting it on
     /// failure; prints the one command that enables it.
     #[command(after_help = SETTINGS_HELP)]
-    Install(ServeArgs),
+    Install(Deferred<ServeArgs>),
     /// Remove the unit or agent file; prints the command that stops a running one.
     Uninstall,
     /// Say whether the unit or agent is installed and whether a relay answers.
@@ -66,7 +67,9 @@ mod tests {
         for name in ["start", "restart", "open"] {
             let command = parse_args(&["iorelay", name, "--port", "9000", "--autostart"]);
             let args = match command {
-                Command::Start(args) | Command::Restart(args) | Command::Open(args) => args,
+                Command::Start(Deferred(args))
+                | Command::Restart(Deferred(args))
+                | Command::Open(Deferred(args)) => args,
                 other => panic!("{other:?}"),
             };
             assert_eq!(args.to_args(), ["--port", "9000", "--autostart"]);
@@ -75,11 +78,12 @@ mod tests {
 
     #[test]
     fn logs_defaults_to_the_last_50_lines_without_following() {
-        let Command::Logs(logs) = parse_args(&["iorelay", "logs"]) else {
+        let Command::Logs(Deferred(logs)) = parse_args(&["iorelay", "logs"]) else {
             panic!()
         };
         assert_eq!((logs.follow, logs.lines), (false, 50));
-        let Command::Logs(logs) = parse_args(&["iorelay", "logs", "-f", "-n", "5"]) else {
+        let Command::Logs(Deferred(logs)) = parse_args(&["iorelay", "logs", "-f", "-n", "5"])
+        else {
             panic!()
         };
         assert_eq!((logs.follow, logs.lines), (true, 5));
@@ -89,7 +93,7 @@ mod tests {
     fn service_has_install_uninstall_and_status() {
         let command = parse_args(&["iorelay", "service", "install", "--log", "debug"]);
         let Command::Service(ServiceArgs {
-            action: ServiceAction::Install(install),
+            action: ServiceAction::Install(Deferred(install)),
         }) = command
         else {
             panic!("{command:?}")

@@ -8,7 +8,7 @@
 
 use std::path::{Path, PathBuf};
 
-use iorelay_core::cli::{ServeArgs, ServiceAction, ServiceArgs};
+use iorelay_core::cli::{Deferred, ServeArgs, ServiceAction, ServiceArgs};
 use iorelay_core::lifecycle::{self, ServiceSpec, LAUNCHD_LABEL, SYSTEMD_UNIT};
 use iorelay_core::settings::locate::{base_dir, lookup};
 use iorelay_core::settings::SETTINGS;
@@ -39,7 +39,7 @@ pub fn main(binary: &str, args: &ServiceArgs) -> i32 {
         return 1;
     };
     let result = match &args.action {
-        ServiceAction::Install(serve) => install(binary, serve, &env, &path),
+        ServiceAction::Install(Deferred(serve)) => install(binary, serve, &env, &path),
         ServiceAction::Uninstall => uninstall(&path),
         ServiceAction::Status(client) => {
             match settings_io::load(client.config.as_deref(), client.flags()) {
