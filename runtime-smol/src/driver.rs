@@ -55,8 +55,6 @@ pub struct Driver {
     /// per burst, after every input of the burst was fed (see `OutboundQueue::push_deferred`),
     /// and at most once per flush window under load.
     routed: Routed<OutboundQueue>,
-    /// When the wake `routed` holds is due.
-    flush_at: Option<Instant>,
     /// The Redis threads, in cluster mode.
     cluster: Option<iorelay_std::cluster::ClusterLink>,
     /// Request measurements, fed at the start of every burst.
@@ -90,7 +88,6 @@ impl Driver {
             pending: VecDeque::new(),
             frames: FrameMemo::new(),
             routed: Routed::new(WINDOW),
-            flush_at: None,
             cluster: None,
             measurements,
         }
@@ -112,10 +109,9 @@ impl Driver {
     /// Ends a burst: wakes what was routed (or holds it to the end of the flush window) and
     /// says when the driver next needs a turn of its own.
     pub fn end_burst(&mut self, now: Instant) -> Due {
-        self.flush_at = self.routed.wake_or_hold(now);
         Due {
             deadline: self.deadline,
-            flush: self.flush_at,
+            flush: self.routed.wake_or_hold(now),
             stop: self.stop_requested,
         }
     }

@@ -149,6 +149,15 @@ struct State {
     closing: bool,
 }
 
+impl State {
+    /// Queues `item` and counts it (the caller has checked the bounds).
+    fn append(&mut self, item: Item) {
+        self.bytes += item.weight();
+        self.closing |= matches!(item, Item::Close { .. } | Item::Finish);
+        self.items.push_back(item);
+    }
+}
+
 impl Outbound {
     /// An empty queue that reports congestion above `bound` bytes.
     pub fn new(bound: usize) -> Self {
@@ -192,9 +201,7 @@ impl Outbound {
         {
             return (Pushed::Overflow, false);
         }
-        state.bytes += item.weight();
-        state.closing |= matches!(item, Item::Close { .. } | Item::Finish);
-        state.items.push_back(item);
+        state.append(item);
         let first = if defer {
             !std::mem::replace(&mut state.wake_pending, true)
         } else {
@@ -245,9 +252,7 @@ impl Outbound {
         if item.weight() > 0 && state.bytes > self.bound.saturating_mul(QUEUE_HARD_CAP_FACTOR) {
             return Err(Refused);
         }
-        state.bytes += item.weight();
-        state.closing |= matches!(item, Item::Close { .. } | Item::Finish);
-        state.items.push_back(item);
+        state.append(item);
         Ok(self.notify(state))
     }
 
