@@ -113,15 +113,32 @@ pub struct Deferred<T>(pub T);
 
 impl<T: Args> Args for Deferred<T> {
     fn augment_args(cmd: clap::Command) -> clap::Command {
-        cmd.defer(T::augment_args)
+        cmd.defer(|cmd| keeping_about(cmd, T::augment_args))
     }
 
     fn augment_args_for_update(cmd: clap::Command) -> clap::Command {
-        cmd.defer(T::augment_args_for_update)
+        cmd.defer(|cmd| keeping_about(cmd, T::augment_args_for_update))
     }
 
     fn group_id() -> Option<clap::Id> {
         T::group_id()
+    }
+}
+
+/// Adds a flags struct's arguments to a subcommand that already says what it does: the
+/// struct's own doc comment, which clap applies as it adds them, must not replace the
+/// subcommand's (`start --help` would open with "Flags of `serve`").
+fn keeping_about(cmd: clap::Command, augment: fn(clap::Command) -> clap::Command) -> clap::Command {
+    let about = cmd.get_about().cloned();
+    let long_about = cmd.get_long_about().cloned();
+    let cmd = augment(cmd);
+    let cmd = match about {
+        Some(about) => cmd.about(about),
+        None => cmd.about(None::<&str>),
+    };
+    match long_about {
+        Some(long_about) => cmd.long_about(long_about),
+        None => cmd.long_about(None::<&str>),
     }
 }
 
@@ -226,6 +243,17 @@ mod tests {
         let help = parse("iorelay", args(&["iorelay", "start", "--help"])).unwrap_err();
         assert_eq!(help.code, 0);
         assert!(help.message.contains("--port <PORT>"), "{}", help.message);
+        assert!(
+            help.message.starts_with("Run the relay in the background"),
+            "the subcommand's own about first: {}",
+            help.message
+        );
+        let help = parse("iorelay", args(&["iorelay", "logs", "--help"])).unwrap_err();
+        assert!(
+            help.message.starts_with("Print the last lines"),
+            "{}",
+            help.message
+        );
         let typo = parse("iorelay", args(&["iorelay", "open", "--prot", "1"])).unwrap_err();
         assert_eq!(typo.code, 2);
         assert!(typo.message.contains("'--port'"), "{}", typo.message);
