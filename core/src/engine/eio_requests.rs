@@ -290,11 +290,13 @@ impl Engine {
         let Some(client) = self.clients.get_mut(&id) else {
             return false;
         };
-        let before = client.eio.poll_timeout();
+        // Only a polling queue crossing its bound moves a deadline (a websocket send never
+        // does); skipping the timer table otherwise keeps a broadcast's per-recipient cost to
+        // a refcount and a queue push, and a websocket recipient's to no deadline at all.
+        let polling = matches!(client.eio.transport(), TransportKind::Polling);
+        let before = polling.then(|| client.eio.poll_timeout());
         let sent = client.eio.send(frames, volatile, now, &mut self.out);
-        // Only a polling queue crossing its bound moves a deadline; skipping the timer table
-        // otherwise keeps a broadcast's per-recipient cost to a refcount and a queue push.
-        if client.eio.poll_timeout() != before {
+        if polling && before != Some(client.eio.poll_timeout()) {
             self.refresh_timer(id);
         }
         sent
