@@ -1,6 +1,7 @@
 //! What the engine keeps per Engine.IO session (its transport machine and, unless the session
 //! is raw Engine.IO, its Socket.IO state) and per Socket.IO socket.
 
+use std::borrow::Cow;
 use std::collections::{BTreeMap, BTreeSet, VecDeque};
 use std::time::Instant;
 
@@ -36,7 +37,8 @@ pub(crate) struct SioState {
 #[derive(Debug)]
 pub(crate) struct Socket {
     pub(crate) session: SessionId,
-    pub(crate) nsp: String,
+    /// See [`crate::socketio::namespace::kept`].
+    pub(crate) nsp: Cow<'static, str>,
     /// The public socket id (also its own room).
     pub(crate) sid: String,
     /// The private id that recovers this socket, when recovery is on.

@@ -98,7 +98,7 @@ impl Engine {
     pub fn sockets_by_namespace(&self) -> BTreeMap<&str, usize> {
         let mut counts = BTreeMap::new();
         for socket in self.sockets.values() {
-            *counts.entry(socket.nsp.as_str()).or_insert(0) += 1;
+            *counts.entry(&*socket.nsp).or_insert(0) += 1;
         }
         counts
     }

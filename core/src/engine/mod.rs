@@ -319,7 +319,7 @@ impl Engine {
             if reason.is_recoverable() {
                 let parked = Parked {
                     sid: socket.sid.clone(),
-                    nsp: socket.nsp.clone(),
+                    nsp: socket.nsp.to_string(),
                     rooms: std::mem::take(&mut socket.rooms),
                 };
                 table.park(self.now, pid, parked);

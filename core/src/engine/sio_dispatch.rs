@@ -1,6 +1,7 @@
 //! The Socket.IO layer: decoding client packets, namespace CONNECT/DISCONNECT, events, acks
 //! and binary attachments; and the raw Engine.IO application for sessions without Socket.IO.
 
+use crate::socketio::namespace;
 use std::collections::BTreeSet;
 
 use bytes::Bytes;
@@ -177,7 +178,7 @@ impl Engine {
             socket_id,
             Socket {
                 session: id,
-                nsp: nsp.clone(),
+                nsp: namespace::kept(&nsp),
                 sid,
                 pid,
                 rooms,

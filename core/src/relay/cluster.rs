@@ -16,6 +16,7 @@
 //!   parked here is held while the session is taken from Redis, so a client recovers on any
 //!   node (offsets are stream ids, the same everywhere).
 
+use crate::socketio::namespace;
 use std::collections::{HashMap, HashSet, VecDeque};
 use std::sync::Arc;
 use std::time::Instant;
@@ -331,7 +332,7 @@ impl Relay {
                 .unwrap_or(default)
         };
         let subscriber = Subscriber {
-            nsp: lookup.nsp.clone(),
+            nsp: namespace::kept(&lookup.nsp),
             subscription: stored
                 .data
                 .get("subscription")

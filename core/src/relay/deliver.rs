@@ -2,6 +2,7 @@
 //! default namespace under the profile's name, typed namespaces under their policies; and
 //! what clients ask of the relay (subscriptions, history).
 
+use crate::socketio::namespace;
 use std::sync::Arc;
 
 use bytes::Bytes;
@@ -228,7 +229,7 @@ impl Relay {
             }
         }
         let subscriber = Subscriber {
-            nsp: nsp.to_owned(),
+            nsp: namespace::kept(nsp),
             subscription: auth.subscription,
             offsets: auth.offsets && self.parked.is_some(),
             pid,

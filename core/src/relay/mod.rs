@@ -33,6 +33,7 @@ pub mod retry;
 pub mod route;
 pub mod subscription;
 
+use std::borrow::Cow;
 use std::collections::{BTreeMap, VecDeque};
 use std::time::Instant;
 
@@ -95,7 +96,8 @@ pub struct Relay {
 /// A connected socket the relay delivers to.
 #[derive(Debug)]
 struct Subscriber {
-    nsp: String,
+    /// See [`crate::socketio::namespace::kept`].
+    nsp: Cow<'static, str>,
     subscription: Subscription,
     /// Live events carry their offset as a last argument (connection state recovery).
     offsets: bool,

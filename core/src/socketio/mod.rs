@@ -3,6 +3,7 @@ pub mod ack;
 pub mod binary;
 pub mod event;
 pub(crate) mod json;
+pub mod namespace;
 pub mod packet;
 pub mod recovery;
 pub mod room;
