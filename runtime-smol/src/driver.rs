@@ -16,7 +16,7 @@ use std::time::Instant;
 
 use iorelay_core::relay::measure::Measurement;
 use iorelay_core::{ConnId, Input, Output, Relay};
-use iorelay_std::flush_window::{Routed, WINDOW};
+use iorelay_std::flush_window::{Routed, TASK_WINDOW};
 use iorelay_std::log;
 use iorelay_std::measurements::Measurements;
 use iorelay_std::persist::Persistence;
@@ -87,7 +87,7 @@ impl Driver {
             deadline: None,
             pending: VecDeque::new(),
             frames: FrameMemo::new(),
-            routed: Routed::new(WINDOW),
+            routed: Routed::new(TASK_WINDOW),
             cluster: None,
             measurements,
         }

@@ -10,11 +10,20 @@
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-/// Wakes are at least this far apart while broadcasts keep coming. Why 2 ms: at max rate to
-/// 100 clients (iorelay, perf stat) 1 ms cut the sends per message from 0.26 to 0.24, 2 ms
+/// iorelay-std's wakes are at least this far apart while broadcasts keep coming. Why 2 ms: at
+/// max rate to 100 clients (perf stat) 1 ms cut the sends per message from 0.26 to 0.24, 2 ms
 /// to 0.16 and 3 ms to 0.11, with the median delivery 2.4 -> 3.0-3.4 -> 4.3 ms; events 10 ms
-/// apart (100 a second) are never held.
+/// apart (100 a second) are never held. Since its driver sends a burst itself (send_now), 4 ms
+/// bought it nothing (the suite, one run: keep-alive ingest 29.1 -> 25.7 k events/s, max rate
+/// to 1000 clients 1.0 -> 1.1 us per message).
 pub const WINDOW: Duration = Duration::from_millis(2);
+
+/// iorelay's (smol) window. Why 4 ms there: its writers are tasks woken per window, and at
+/// max rate to 100 clients 4 ms cut the CPU per message from 1.4 to 1.1 us (the suite, A/B
+/// twice, `results/20261206T140209Z`; 0.09 -> 0.05 sends per message by perf stat) with the
+/// median delivery 2.0 -> 3.3 ms; to 1000 clients, where one round of writes already outlasts
+/// the window, and at 100 events a second it changed nothing beyond the noise.
+pub const TASK_WINDOW: Duration = Duration::from_millis(4);
 
 /// A connection's writer, which a driver wakes to send what it queued for it.
 pub trait Writer {
