@@ -17,6 +17,8 @@ use std::net::TcpStream;
 use std::time::Instant;
 
 use async_io::{Async, Timer};
+
+use crate::deadline::Deadline;
 use bytes::Bytes;
 use iorelay_core::http::{HeadLimits, Method, ReadProgress, RequestReader, CONTINUE};
 use iorelay_core::relay::measure::{Measurement, RouteLabel};
@@ -57,6 +59,7 @@ pub async fn serve(
     let opened_at = Instant::now();
     let mut idle_since = opened_at;
     let mut head_since: Option<Instant> = None;
+    let mut expiry = Deadline::new();
     loop {
         let progress = reader.next_request(|head| shared.config.body_limit(head));
         let (head, body) = match progress {
@@ -67,7 +70,7 @@ pub async fn serve(
                     idle_since + shared.deadlines.idle
                 };
                 let fresh = idle_since == opened_at && !reader.is_mid_request();
-                match read_before(stream, &mut buf, deadline, queue, fresh).await {
+                match read_before(stream, &mut buf, (&mut expiry, deadline), queue, fresh).await {
                     Some(n) => reader.feed(&buf[..n]),
                     None => return HttpEnd::Closed,
                 }
@@ -175,13 +178,14 @@ fn congestion_ended(conn: ConnId) -> Input {
     }
 }
 
-/// Reads bytes of the next request before `deadline`. `None`: the peer hung up, the deadline
-/// passed, or the queue ended (shutdown) — in each case the connection is done. A `fresh`
-/// connection reads at once: its first request usually arrived with it.
+/// Reads bytes of the next request before `deadline` (the connection's timer and the instant).
+/// `None`: the peer hung up, the deadline passed, or the queue ended (shutdown) — in each case
+/// the connection is done. A `fresh` connection reads at once: its first request usually
+/// arrived with it.
 async fn read_before(
     stream: &Async<TcpStream>,
     buf: &mut [u8],
-    deadline: Instant,
+    (expiry, deadline): (&mut Deadline, Instant),
     queue: &OutboundQueue,
     fresh: bool,
 ) -> Option<usize> {
@@ -197,7 +201,7 @@ async fn read_before(
         }
     };
     let expire = async {
-        Timer::at(deadline).await;
+        expiry.until(deadline).await;
         None
     };
     // Nothing is routed to a connection with no request in flight, so anything from the queue

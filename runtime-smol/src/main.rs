@@ -8,6 +8,7 @@
 //! connections a bounded time to flush what the engine's shutdown queued, and exits 0.
 
 mod connection;
+mod deadline;
 mod driver;
 mod http_conn;
 mod listener;
