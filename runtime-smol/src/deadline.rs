@@ -55,37 +55,32 @@ mod tests {
 
     const MS: Duration = Duration::from_millis(1);
 
-    /// Polls `until(at)` once (arming it), then drops that wait.
-    fn arm(deadline: &mut Deadline, at: Instant) {
-        assert!(future::block_on(future::poll_once(deadline.until(at))).is_none());
+    /// Waits `until(t0 + wait)` on a timer first armed for `t0 + armed` (a wait polled once and
+    /// dropped, as a request that arrived in time leaves it), and checks when it resolved.
+    fn assert_waits(armed: Option<Duration>, wait: Duration) {
+        let t0 = Instant::now();
+        let mut deadline = Deadline::new();
+        if let Some(armed) = armed {
+            let first = future::poll_once(deadline.until(t0 + armed));
+            assert!(future::block_on(first).is_none(), "not due yet");
+        }
+        future::block_on(deadline.until(t0 + wait));
+        let waited = t0.elapsed();
+        assert!(waited >= wait && waited < wait + 2000 * MS, "{waited:?}");
     }
 
     #[test]
     fn it_resolves_once_its_instant_has_passed() {
-        let t0 = Instant::now();
-        let mut deadline = Deadline::new();
-        future::block_on(deadline.until(t0 + 30 * MS));
-        let waited = t0.elapsed();
-        assert!(waited >= 30 * MS && waited < 2000 * MS, "{waited:?}");
+        assert_waits(None, 30 * MS);
     }
 
     #[test]
     fn a_sooner_instant_re_arms_the_timer() {
-        let t0 = Instant::now();
-        let mut deadline = Deadline::new();
-        arm(&mut deadline, t0 + Duration::from_secs(60));
-        future::block_on(deadline.until(t0 + 30 * MS));
-        let waited = t0.elapsed();
-        assert!(waited >= 30 * MS && waited < 2000 * MS, "{waited:?}");
+        assert_waits(Some(Duration::from_secs(60)), 30 * MS);
     }
 
     #[test]
     fn a_later_instant_waits_past_the_armed_one() {
-        let t0 = Instant::now();
-        let mut deadline = Deadline::new();
-        arm(&mut deadline, t0 + 20 * MS);
-        future::block_on(deadline.until(t0 + 80 * MS));
-        let waited = t0.elapsed();
-        assert!(waited >= 80 * MS && waited < 2000 * MS, "{waited:?}");
+        assert_waits(Some(20 * MS), 80 * MS);
     }
 }

@@ -156,14 +156,7 @@ impl OutboundQueue {
 
     /// Wakes the connection's task to write what was pushed.
     pub fn wake(&self) {
-        let waiting = {
-            let mut state = self.lock();
-            state.wake_pending = false;
-            state.waiting.take()
-        };
-        if let Some(task) = waiting {
-            task.wake();
-        }
+        self.change_and_wake(|state| state.wake_pending = false);
     }
 
     /// The next item, waiting for one; `None` once the queue is closed and empty, or aborted.
@@ -232,9 +225,15 @@ impl OutboundQueue {
 
     /// No more items will come: the connection writes what is queued, then ends.
     pub fn close(&self) {
+        self.change_and_wake(|state| state.closed = true);
+    }
+
+    /// Applies `change` under the lock, then wakes the waiting task once the lock is let go
+    /// (so the task, if it runs at once on another thread, does not find the lock held).
+    fn change_and_wake(&self, change: impl FnOnce(&mut State)) {
         let waiting = {
             let mut state = self.lock();
-            state.closed = true;
+            change(&mut state);
             state.waiting.take()
         };
         if let Some(task) = waiting {
