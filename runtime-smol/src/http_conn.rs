@@ -12,13 +12,12 @@
 //! recorded (`Measurements`, fed as `Input::Measured`) under the route label core gave for
 //! its head.
 
+use std::future::Future;
 use std::io::Read;
 use std::net::TcpStream;
 use std::time::Instant;
 
 use async_io::{Async, Timer};
-
-use crate::deadline::Deadline;
 use bytes::Bytes;
 use iorelay_core::http::{HeadLimits, Method, ReadProgress, RequestReader, CONTINUE};
 use iorelay_core::relay::measure::{Measurement, RouteLabel};
@@ -29,6 +28,7 @@ use smol::future::FutureExt;
 use smol::io::{AsyncReadExt, AsyncWriteExt};
 
 use crate::connection::Shared;
+use crate::deadline::Deadline;
 use crate::outbound::{Outbound, OutboundQueue};
 
 /// Bytes read from the socket at a time.
@@ -70,7 +70,7 @@ pub async fn serve(
                     idle_since + shared.deadlines.idle
                 };
                 let fresh = idle_since == opened_at && !reader.is_mid_request();
-                match read_before(stream, &mut buf, (&mut expiry, deadline), queue, fresh).await {
+                match read_before(stream, &mut buf, expiry.until(deadline), queue, fresh).await {
                     Some(n) => reader.feed(&buf[..n]),
                     None => return HttpEnd::Closed,
                 }
@@ -178,14 +178,13 @@ fn congestion_ended(conn: ConnId) -> Input {
     }
 }
 
-/// Reads bytes of the next request before `deadline` (the connection's timer and the instant).
-/// `None`: the peer hung up, the deadline passed, or the queue ended (shutdown) — in each case
-/// the connection is done. A `fresh` connection reads at once: its first request usually
-/// arrived with it.
+/// Reads bytes of the next request before `deadline` resolves. `None`: the peer hung up, the
+/// deadline passed, or the queue ended (shutdown) — in each case the connection is done. A
+/// `fresh` connection reads at once: its first request usually arrived with it.
 async fn read_before(
     stream: &Async<TcpStream>,
     buf: &mut [u8],
-    (expiry, deadline): (&mut Deadline, Instant),
+    deadline: impl Future<Output = ()>,
     queue: &OutboundQueue,
     fresh: bool,
 ) -> Option<usize> {
@@ -201,7 +200,7 @@ async fn read_before(
         }
     };
     let expire = async {
-        expiry.until(deadline).await;
+        deadline.await;
         None
     };
     // Nothing is routed to a connection with no request in flight, so anything from the queue

@@ -296,7 +296,7 @@ impl Engine {
         let polling = matches!(client.eio.transport(), TransportKind::Polling);
         let before = polling.then(|| client.eio.poll_timeout());
         let sent = client.eio.send(frames, volatile, now, &mut self.out);
-        if polling && before != Some(client.eio.poll_timeout()) {
+        if before.is_some_and(|before| before != client.eio.poll_timeout()) {
             self.refresh_timer(id);
         }
         sent

@@ -1,7 +1,6 @@
 //! The Socket.IO layer: decoding client packets, namespace CONNECT/DISCONNECT, events, acks
 //! and binary attachments; and the raw Engine.IO application for sessions without Socket.IO.
 
-use crate::socketio::namespace;
 use std::collections::BTreeSet;
 
 use bytes::Bytes;
@@ -14,6 +13,7 @@ use crate::io::{CloseReason, Event, Output, SessionId, SocketId};
 use crate::socketio::ack::AckTable;
 use crate::socketio::binary::{Progress, Reassembly};
 use crate::socketio::event::split_event;
+use crate::socketio::namespace;
 use crate::socketio::packet::{Limits, Packet, PacketKind};
 use crate::socketio::recovery::Parked;
 

@@ -16,7 +16,6 @@
 //!   parked here is held while the session is taken from Redis, so a client recovers on any
 //!   node (offsets are stream ids, the same everywhere).
 
-use crate::socketio::namespace;
 use std::collections::{HashMap, HashSet, VecDeque};
 use std::sync::Arc;
 use std::time::Instant;
@@ -39,6 +38,7 @@ use crate::cluster::{
 };
 use crate::io::{Output, SessionId};
 use crate::rng::Rng;
+use crate::socketio::namespace;
 use crate::socketio::recovery::Parked;
 
 /// A relay's membership of a cluster.

@@ -2,7 +2,6 @@
 //! default namespace under the profile's name, typed namespaces under their policies; and
 //! what clients ask of the relay (subscriptions, history).
 
-use crate::socketio::namespace;
 use std::sync::Arc;
 
 use bytes::Bytes;
@@ -16,6 +15,7 @@ use super::subscription::{ConnectAuth, Subscription};
 use super::{clock, Relay, Subscriber};
 use crate::engine::Emit;
 use crate::io::{CloseReason, Event, Output, SocketId};
+use crate::socketio::namespace;
 
 /// What accepting a batch of drafts did.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]

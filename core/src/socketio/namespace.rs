@@ -3,7 +3,7 @@
 use std::borrow::Cow;
 
 /// The root namespace's name.
-pub const ROOT: &str = "/";
+const ROOT: &str = "/";
 
 /// `name` as a socket keeps it: the root namespace (almost every socket's) as the one static
 /// string, any other as its own copy.
