@@ -51,9 +51,9 @@ pub struct Driver {
     pending: VecDeque<Input>,
     /// The frame of the last payload routed, shared by the recipients of a broadcast.
     frames: FrameMemo,
-    /// Queues routed broadcast messages since their tasks were last woken: each is woken once
-    /// per burst, after every input of the burst was fed (see `OutboundQueue::push_deferred`),
-    /// and at most once per flush window under load.
+    /// Queues routed broadcast messages since the turn keeper last sent to them: each is sent
+    /// to once per burst, after every input of the burst was fed (see
+    /// `OutboundQueue::push_deferred`), and at most once per flush window under load.
     routed: Routed<OutboundQueue>,
     /// The Redis threads, in cluster mode.
     cluster: Option<iorelay_std::cluster::ClusterLink>,
@@ -106,12 +106,27 @@ impl Driver {
         }
     }
 
-    /// Ends a burst: wakes what was routed (or holds it to the end of the flush window) and
-    /// says when the driver next needs a turn of its own.
-    pub fn end_burst(&mut self, now: Instant) -> Due {
+    /// Ends a connection task's burst: says when the driver next needs a turn of its own,
+    /// the turn keeper's (`flush` is `now` when a broadcast was routed after a quiet spell).
+    ///
+    /// Why the keeper sends every broadcast, not the task that routed it: sending to a
+    /// thousand clients from a poster's turn makes its reply wait behind the sends, and waking
+    /// a thousand writer tasks to copy the same frames cost more than the sends themselves.
+    pub fn end_burst(&self, now: Instant) -> Due {
         Due {
             deadline: self.deadline,
-            flush: self.routed.wake_or_hold(now),
+            flush: self.routed.release_at(now),
+            stop: self.stop_requested,
+        }
+    }
+
+    /// Ends the turn keeper's burst: moves what the flush window releases to `to_send`, which
+    /// the keeper sends to once it has let go of the driver (`OutboundQueue::send_or_wake`),
+    /// and says when the driver next needs a turn of its own.
+    pub fn end_keeper_burst(&mut self, now: Instant, to_send: &mut Vec<Arc<OutboundQueue>>) -> Due {
+        Due {
+            deadline: self.deadline,
+            flush: self.routed.hand_over_or_hold(now, to_send),
             stop: self.stop_requested,
         }
     }

@@ -8,15 +8,23 @@
 //! batch stuck in a slow socket still counts. The connection task takes everything queued at
 //! once, so several messages go out with one write. A hard cap far above the bound protects
 //! the process if the engine's slow-consumer timeout has not fired yet.
+//!
+//! Broadcast messages usually do not wait for the connection's task at all: the turn keeper
+//! offers them to the socket itself ([`OutboundQueue::send_or_wake`]) with a send that never
+//! waits, and the task writes only what the socket did not take, replies, control and close
+//! frames. The queue keeps the two from ever writing at the same time or out of order.
 
 use std::collections::VecDeque;
+use std::net::TcpStream;
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use std::task::{Poll, Waker};
 
+use async_io::Async;
 use bytes::Bytes;
 use iorelay_core::config::QUEUE_HARD_CAP_FACTOR;
 use iorelay_core::http::Response;
 use iorelay_std::flush_window::Writer;
+use iorelay_std::send_now::{self, Queued};
 use smol::channel::{Receiver, Sender};
 
 /// Up to this many queued bytes are taken (and written) at once, as in the std runtime: a
@@ -43,6 +51,22 @@ pub enum Outbound {
     },
     /// Already-framed websocket control bytes (pongs, close replies) from the reading side.
     Control(Bytes),
+}
+
+impl Queued for Outbound {
+    fn message(&self) -> Option<&Bytes> {
+        match self {
+            Self::Message(framed) => Some(framed),
+            _ => None,
+        }
+    }
+
+    fn message_mut(&mut self) -> Option<&mut Bytes> {
+        match self {
+            Self::Message(framed) => Some(framed),
+            _ => None,
+        }
+    }
 }
 
 impl Outbound {
@@ -85,6 +109,14 @@ struct State {
     congested: bool,
     closed: bool,
     aborted: bool,
+    /// A close frame was queued: what follows it is never sent.
+    closing: bool,
+    /// The websocket writer took a batch and has not said it was written (see `written`).
+    writing: bool,
+    /// The turn keeper took the queued messages to send them (see `send_or_wake`).
+    sending: bool,
+    /// The websocket's socket, while its writer runs (see `attach`).
+    socket: Option<Arc<Async<TcpStream>>>,
     /// Pushed to since the last wake (see `push_deferred`).
     wake_pending: bool,
     /// The connection task, while it waits for items.
@@ -131,6 +163,7 @@ impl OutboundQueue {
             return (Pushed::Queued, false);
         }
         if matches!(item, Outbound::Close { .. }) {
+            state.closing = true;
             self.ending_tx.close();
         }
         // A queue within its bound takes any one item, however large (a history page may
@@ -159,9 +192,68 @@ impl OutboundQueue {
         self.change_and_wake(|state| state.wake_pending = false);
     }
 
+    /// Sends what was pushed with a send that never waits (`iorelay_std::send_now`) when
+    /// nothing can go out of order, and wakes the connection's task for whatever is left.
+    ///
+    /// Why: the turn keeper calls this for every recipient when it ends a held flush window
+    /// (`Turns::keep`); waking a thousand writer tasks to copy the same frames into their
+    /// buffers cost more than the sends themselves.
+    ///
+    /// The send runs outside the queue's lock: the driver, routing the next broadcast on
+    /// another thread, pushes to the queues in the order the keeper sends to them, and a lock
+    /// held across each send made it wait on nearly every one.
+    pub fn send_or_wake(&self) {
+        let taken = {
+            let mut state = self.lock();
+            state.wake_pending = false;
+            state.take_sendable()
+        };
+        let Some((mut messages, socket)) = taken else {
+            self.wake();
+            return;
+        };
+        let sent = send_now::send_queued(&mut messages, |slices| {
+            send_now::send(socket.get_ref(), slices)
+        });
+        let waiting = {
+            let mut state = self.lock();
+            state.sending = false;
+            if let Ok(sent) = sent {
+                state.unwritten = state.unwritten.saturating_sub(sent);
+            }
+            let all_sent = messages.is_empty();
+            if !state.aborted {
+                // What the socket did not take goes back in front of what came meanwhile.
+                while let Some(message) = messages.pop_back() {
+                    state.items.push_front(message);
+                }
+            }
+            // The writer is needed for a full socket, and for what was pushed with a wake
+            // while it had to wait for this send (what was pushed deferred is the driver's
+            // to release).
+            let needed =
+                !all_sent || state.closed || (!state.items.is_empty() && !state.wake_pending);
+            if !needed {
+                state.items.shrink_to(0);
+                return;
+            }
+            state.waiting.take()
+        };
+        if let Some(task) = waiting {
+            task.wake();
+        }
+    }
+
+    /// Lends the websocket's socket to [`send_or_wake`](Self::send_or_wake) while the
+    /// returned guard lives (the writer's life).
+    pub fn attach(&self, socket: Arc<Async<TcpStream>>) -> Attached<'_> {
+        self.lock().socket = Some(socket);
+        Attached(self)
+    }
+
     /// The next item, waiting for one; `None` once the queue is closed and empty, or aborted.
     pub async fn next(&self) -> Option<Outbound> {
-        self.wait_for(|items| items.pop_front()).await
+        self.wait_for(|state| state.items.pop_front()).await
     }
 
     /// What is queued, oldest first, up to about `max_bytes` (at least one item), waiting for
@@ -170,28 +262,34 @@ impl OutboundQueue {
     /// Why a byte budget: the writer copies a batch into one buffer for one write, so a batch
     /// of everything queued would double the memory of a client that is behind (its stuck
     /// write holding a copy of the whole queue).
+    ///
+    /// The caller is then writing: no [`send_or_wake`](Self::send_or_wake) sends until it
+    /// reports the batch [`written`](Self::written).
     pub async fn next_batch(&self, max_bytes: usize) -> Option<Vec<Outbound>> {
-        self.wait_for(|items| Some(take_batch(items, max_bytes)))
-            .await
+        self.wait_for(|state| {
+            state.writing = true;
+            Some(take_batch(&mut state.items, max_bytes))
+        })
+        .await
     }
 
-    /// What `take` takes from the items once there are some (it is only called on a queue
-    /// that has items); `None` once the queue is closed and empty, or aborted. Waits with the
-    /// task's waker in `waiting`, which the next wake (or close) takes and wakes.
-    async fn wait_for<T>(
-        &self,
-        mut take: impl FnMut(&mut VecDeque<Outbound>) -> Option<T>,
-    ) -> Option<T> {
+    /// What `take` takes from the state once it has items (it is only called then); `None`
+    /// once the queue is closed and empty, or aborted. Waits with the task's waker in
+    /// `waiting`, which the next wake (or close) takes and wakes.
+    async fn wait_for<T>(&self, mut take: impl FnMut(&mut State) -> Option<T>) -> Option<T> {
         std::future::poll_fn(|cx| {
             let mut state = self.lock();
             if state.aborted {
                 return Poll::Ready(None);
             }
-            if !state.items.is_empty() {
-                return Poll::Ready(take(&mut state.items));
-            }
-            if state.closed {
-                return Poll::Ready(None);
+            // While the turn keeper sends, the socket is its: it wakes this task when done.
+            if !state.sending {
+                if !state.items.is_empty() {
+                    return Poll::Ready(take(&mut state));
+                }
+                if state.closed {
+                    return Poll::Ready(None);
+                }
             }
             match &mut state.waiting {
                 Some(waker) => waker.clone_from(cx.waker()),
@@ -215,6 +313,7 @@ impl OutboundQueue {
     /// congestion (the unwritten bytes fell to half the bound or below): report it.
     pub fn written(&self, bytes: usize) -> bool {
         let mut state = self.lock();
+        state.writing = false;
         state.unwritten = state.unwritten.saturating_sub(bytes);
         if state.congested && state.unwritten <= self.bound / 2 {
             state.congested = false;
@@ -246,6 +345,33 @@ impl OutboundQueue {
     }
 }
 
+impl State {
+    /// Takes the queued messages and the socket to send them with (then `sending`), unless
+    /// something could go out of order or the writer should keep its work: only messages are
+    /// queued, the writer holds no batch of its own, no close is queued, the client is not
+    /// behind, and the writer lent its socket.
+    fn take_sendable(&mut self) -> Option<(VecDeque<Outbound>, Arc<Async<TcpStream>>)> {
+        let socket = self.socket.clone()?;
+        if self.writing || self.sending || self.closing || self.aborted || self.congested {
+            return None;
+        }
+        if !send_now::only_messages(&self.items) {
+            return None;
+        }
+        self.sending = true;
+        Some((std::mem::take(&mut self.items), socket))
+    }
+}
+
+/// The socket lent by [`OutboundQueue::attach`], taken back when dropped.
+pub struct Attached<'a>(&'a OutboundQueue);
+
+impl Drop for Attached<'_> {
+    fn drop(&mut self) {
+        self.0.lock().socket = None;
+    }
+}
+
 impl Writer for OutboundQueue {
     fn wake_writer(self: &Arc<Self>) {
         self.wake();
@@ -268,168 +394,5 @@ fn take_batch(items: &mut VecDeque<Outbound>, max_bytes: usize) -> Vec<Outbound>
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-    use std::future::Future;
-    use std::sync::atomic::{AtomicBool, Ordering};
-
-    fn message(len: usize) -> Outbound {
-        Outbound::Message(Bytes::from(vec![0u8; len]))
-    }
-
-    #[test]
-    fn congestion_is_reported_once_above_the_bound_and_ends_at_half() {
-        let queue = OutboundQueue::new(100);
-        assert_eq!(queue.push(message(60)), Pushed::Queued);
-        assert_eq!(queue.push(message(60)), Pushed::Congested);
-        assert_eq!(queue.push(message(10)), Pushed::Queued);
-        let batch = smol::block_on(queue.next_batch(usize::MAX)).unwrap();
-        assert_eq!(batch.len(), 3);
-        assert!(!queue.written(60), "70 unwritten is still above half");
-        assert!(queue.written(60), "10 unwritten is below half");
-        assert!(!queue.written(10));
-    }
-
-    #[test]
-    fn a_batch_stops_at_its_byte_budget_but_takes_at_least_one_item() {
-        let queue = OutboundQueue::new(1000);
-        for len in [30, 30, 30, 200] {
-            queue.push(message(len));
-        }
-        let first = smol::block_on(queue.next_batch(70)).unwrap();
-        assert_eq!(first.len(), 2);
-        let second = smol::block_on(queue.next_batch(70)).unwrap();
-        assert_eq!(second.len(), 1);
-        let third = smol::block_on(queue.next_batch(70)).unwrap();
-        assert_eq!(third.len(), 1, "one item larger than the budget");
-    }
-
-    #[test]
-    fn a_batch_takes_everything_in_order() {
-        let queue = OutboundQueue::new(100);
-        queue.push(Outbound::Accept);
-        queue.push(message(1));
-        queue.push(Outbound::Close {
-            code: 1000,
-            reason: "bye",
-        });
-        let batch = smol::block_on(queue.next_batch(usize::MAX)).unwrap();
-        assert!(matches!(
-            batch.as_slice(),
-            [
-                Outbound::Accept,
-                Outbound::Message(_),
-                Outbound::Close { code: 1000, .. }
-            ]
-        ));
-    }
-
-    #[test]
-    fn a_batch_stops_before_the_batch_size_but_takes_at_least_one_item() {
-        let mut items: VecDeque<Outbound> = [100, 100, 100].map(message).into();
-        let batch = take_batch(&mut items, 250);
-        assert_eq!(batch.len(), 2);
-        assert_eq!(items.len(), 1);
-        let mut items: VecDeque<Outbound> = [400, 1].map(message).into();
-        assert_eq!(
-            take_batch(&mut items, 250).len(),
-            1,
-            "an item over the size alone"
-        );
-        assert_eq!(take_batch(&mut items, 250).len(), 1);
-    }
-
-    #[test]
-    fn a_closed_queue_yields_what_was_queued_then_ends() {
-        let queue = OutboundQueue::new(100);
-        queue.push(message(1));
-        queue.close();
-        assert_eq!(queue.push(message(1)), Pushed::Queued);
-        assert!(smol::block_on(queue.next()).is_some());
-        assert!(smol::block_on(queue.next()).is_none());
-    }
-
-    #[test]
-    fn passing_the_hard_cap_aborts_and_drops_everything() {
-        let queue = OutboundQueue::new(10);
-        assert_eq!(queue.push(message(11)), Pushed::Congested);
-        assert_eq!(queue.push(message(70)), Pushed::Overflowed);
-        assert!(smol::block_on(queue.next_batch(usize::MAX)).is_none());
-    }
-
-    #[test]
-    fn a_queue_within_its_bound_takes_one_item_larger_than_the_cap() {
-        let queue = OutboundQueue::new(10);
-        assert_eq!(queue.push(message(500)), Pushed::Congested);
-        assert_eq!(queue.push(message(1)), Pushed::Overflowed);
-    }
-
-    #[test]
-    fn ending_resolves_on_a_queued_close_or_an_overflow() {
-        let queue = OutboundQueue::new(10);
-        queue.push(Outbound::Close {
-            code: 1000,
-            reason: "bye",
-        });
-        assert!(!smol::block_on(queue.ending()));
-        let queue = OutboundQueue::new(10);
-        queue.push(message(11));
-        queue.push(message(90));
-        assert!(smol::block_on(queue.ending()));
-    }
-
-    #[test]
-    fn a_waiting_task_is_woken_by_a_push_from_another_thread() {
-        let queue = std::sync::Arc::new(OutboundQueue::new(100));
-        let pusher = std::sync::Arc::clone(&queue);
-        let thread = std::thread::spawn(move || {
-            pusher.push(message(5));
-        });
-        let batch = smol::block_on(queue.next_batch(usize::MAX)).unwrap();
-        thread.join().unwrap();
-        assert_eq!(batch.len(), 1);
-    }
-
-    #[test]
-    fn a_waiting_task_is_woken_by_a_deferred_push_only_at_the_wake() {
-        let queue = OutboundQueue::new(100);
-        let mut wait = std::pin::pin!(queue.next_batch(usize::MAX));
-        let woken = Arc::new(Woken::default());
-        let waker = std::task::Waker::from(Arc::clone(&woken));
-        let mut cx = std::task::Context::from_waker(&waker);
-        assert!(wait.as_mut().poll(&mut cx).is_pending());
-        assert_eq!(queue.push_deferred(message(5)), (Pushed::Queued, true));
-        assert!(
-            !woken.0.load(Ordering::SeqCst),
-            "a deferred push does not wake"
-        );
-        queue.wake();
-        assert!(woken.0.load(Ordering::SeqCst));
-        assert!(
-            matches!(wait.as_mut().poll(&mut cx), Poll::Ready(Some(batch)) if batch.len() == 1)
-        );
-    }
-
-    #[test]
-    fn a_waiting_task_is_woken_by_a_close_and_ends() {
-        let queue = OutboundQueue::new(100);
-        let mut wait = std::pin::pin!(queue.next());
-        let woken = Arc::new(Woken::default());
-        let waker = std::task::Waker::from(Arc::clone(&woken));
-        let mut cx = std::task::Context::from_waker(&waker);
-        assert!(wait.as_mut().poll(&mut cx).is_pending());
-        queue.close();
-        assert!(woken.0.load(Ordering::SeqCst));
-        assert!(matches!(wait.as_mut().poll(&mut cx), Poll::Ready(None)));
-    }
-
-    /// A waker that records that it was woken.
-    #[derive(Default)]
-    struct Woken(AtomicBool);
-
-    impl std::task::Wake for Woken {
-        fn wake(self: Arc<Self>) {
-            self.0.store(true, Ordering::SeqCst);
-        }
-    }
-}
+#[path = "outbound_tests.rs"]
+mod tests;

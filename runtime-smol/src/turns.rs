@@ -6,12 +6,17 @@
 //! ingest. Now the task that read an input feeds it itself, under a lock, and usually finds
 //! its reply queued when it returns. Inputs that arrive while another thread holds the lock
 //! wait in the inbox; the holder feeds them before it lets go, so a busy relay still feeds
-//! in bursts, and a broadcast's recipients are still woken once per burst.
+//! in bursts.
 //!
 //! What no connection task brings — the engine's deadlines, the end of a held flush window,
 //! inputs from other threads (the store writer, the Redis threads), a flood the current
 //! holder should not feed alone, shutdown — is the turn keeper's, a task on the main thread
-//! ([`Turns::keep`]) that sleeps until one of them is due or it is poked.
+//! ([`Turns::keep`]) that sleeps until one of them is due or it is poked. So is sending what
+//! the bursts routed to websockets: a task's turn that routed a broadcast pokes the keeper,
+//! which sends each recipient's messages itself once it has let go of the driver (at most
+//! once per flush window, `OutboundQueue::send_or_wake`). Sent from the poster's turn, they
+//! made its reply wait behind a thousand sends; left to each recipient's writer task, the
+//! wake-ups and the copying into each writer's buffer cost more than the sends.
 
 use std::future::Future;
 use std::pin::Pin;
@@ -167,6 +172,8 @@ impl Turns {
         let mut flush = Timer::never();
         // What the relay wants done before any input (cluster mode's first connect).
         let mut wake = Wake::Deadline;
+        // The writers the flush window released in this turn, sent to once the driver is free.
+        let mut to_send = Vec::new();
         loop {
             let due = {
                 let mut held = self.lock();
@@ -177,13 +184,18 @@ impl Turns {
                     Wake::Poked | Wake::Flush => {}
                 }
                 while !self.feed_waiting(&mut held.driver) {
-                    // A flood: what was routed is woken every `TURN` messages, as in a burst.
-                    held.driver.end_burst(Instant::now());
+                    // A flood: what was routed is released every `TURN` messages, as in a burst.
+                    held.driver.end_keeper_burst(Instant::now(), &mut to_send);
                 }
-                let due = held.driver.end_burst(Instant::now());
+                let due = held.driver.end_keeper_burst(Instant::now(), &mut to_send);
                 held.armed = due;
                 due
             };
+            // Off the driver's lock, so connection tasks keep feeding it meanwhile; and off
+            // their threads, so no poster's reply waits behind a thousand sends.
+            for queue in to_send.drain(..) {
+                queue.send_or_wake();
+            }
             if due.stop {
                 log!(Info, "stop requested over HTTP");
                 break;

@@ -11,7 +11,8 @@
 //! frame). The writing half takes everything queued and writes it with one write: data
 //! messages arrive already framed by the driver (once per broadcast, `iorelay_std::wsframe`)
 //! and are copied out verbatim; close frames go through tungstenite so it knows the
-//! connection is closing.
+//! connection is closing. While it runs it lends the socket to the outbound queue, so the
+//! turn keeper can send broadcasts without waking it (`OutboundQueue::send_or_wake`).
 
 use std::cell::RefCell;
 use std::io::{self, Read, Write};
@@ -211,7 +212,7 @@ fn fail(
 /// connection reset (`iorelay_std::reset`).
 async fn write_half(
     conn: ConnId,
-    stream: &Async<TcpStream>,
+    stream: &Arc<Async<TcpStream>>,
     context: &Mutex<WebSocketContext>,
     queue: &OutboundQueue,
     shared: &Shared,
@@ -219,6 +220,8 @@ async fn write_half(
     // One buffer for the connection's life: a fresh one per batch would churn the allocator
     // of whichever executor thread runs the task, and the heap it leaves behind stays resident.
     let mut wire_bytes = Vec::new();
+    // While this task writes, the turn keeper may send queued messages itself.
+    let _attached = queue.attach(Arc::clone(stream));
     while let Some(batch) = queue.next_batch(MAX_BATCH_BYTES).await {
         wire_bytes.clear();
         if wire_bytes.capacity() > 4 * MAX_BATCH_BYTES {
@@ -226,7 +229,7 @@ async fn write_half(
         }
         let (cost, closing) = frame_batch(conn, &mut lock(context), batch, &mut wire_bytes);
         let write = async {
-            let mut writer = stream;
+            let mut writer = &**stream;
             writer.write_all(&wire_bytes).await?;
             writer.flush().await
         };

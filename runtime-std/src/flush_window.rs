@@ -56,14 +56,41 @@ impl<T: Writer> Routed<T> {
     /// Wakes every writer added since the last wake, unless the window holds them: then
     /// returns the instant to call again at. `None` also when nothing was added.
     pub fn wake_or_hold(&mut self, now: Instant) -> Option<Instant> {
-        if self.writers.is_empty() {
-            return None;
-        }
-        let held = self.window.wake_at(now);
+        let held = self.hold(now);
         if held.is_none() {
             self.wake_all();
         }
         held
+    }
+
+    /// As [`wake_or_hold`](Self::wake_or_hold), but moves the writers to `to` instead of
+    /// waking them: iorelay's turn keeper sends to them itself once it has let go of the
+    /// driver (`iorelay_std::send_now`).
+    pub fn hand_over_or_hold(&mut self, now: Instant, to: &mut Vec<Arc<T>>) -> Option<Instant> {
+        let held = self.hold(now);
+        if held.is_none() {
+            to.append(&mut self.writers);
+        }
+        held
+    }
+
+    /// When what was added may be released: `now` after a quiet spell, else the end of the
+    /// window; `None` when nothing was added. Records nothing: iorelay's connection tasks ask
+    /// it at the end of their turns, and only its turn keeper releases (`hand_over_or_hold`).
+    pub fn release_at(&self, now: Instant) -> Option<Instant> {
+        if self.writers.is_empty() {
+            return None;
+        }
+        Some(self.window.held_until(now).unwrap_or(now))
+    }
+
+    /// When the window holds what was added: `None` to release it now (the release is
+    /// recorded), also when nothing was added.
+    fn hold(&mut self, now: Instant) -> Option<Instant> {
+        if self.writers.is_empty() {
+            return None;
+        }
+        self.window.wake_at(now)
     }
 
     /// Wakes every writer added since the last wake, window or not (at shutdown).
@@ -90,13 +117,18 @@ impl FlushWindow {
     /// Whether routed messages may be woken `now` (the wake is then recorded), or the
     /// instant to wake them at.
     fn wake_at(&mut self, now: Instant) -> Option<Instant> {
-        match self.last {
-            Some(last) if now < last + self.window => Some(last + self.window),
-            _ => {
-                self.last = Some(now);
-                None
-            }
+        let held = self.held_until(now);
+        if held.is_none() {
+            self.last = Some(now);
         }
+        held
+    }
+
+    /// The end of the window if it holds a wake `now`.
+    fn held_until(&self, now: Instant) -> Option<Instant> {
+        self.last
+            .map(|last| last + self.window)
+            .filter(|&end| now < end)
     }
 }
 
@@ -148,6 +180,43 @@ mod tests {
             b.0.load(Ordering::Relaxed),
             2,
             "shutdown wakes whatever the window says"
+        );
+    }
+
+    #[test]
+    fn handed_over_writers_are_released_as_woken_ones_would_be() {
+        let t0 = Instant::now();
+        let ms = Duration::from_millis;
+        let a = Arc::new(Counted::default());
+        let mut routed = Routed::new(ms(2));
+        let mut to = Vec::new();
+        routed.add(Arc::clone(&a));
+        assert_eq!(routed.hand_over_or_hold(t0, &mut to), None);
+        assert_eq!(to.len(), 1, "after a quiet spell: at once");
+        routed.add(Arc::clone(&a));
+        assert_eq!(
+            routed.hand_over_or_hold(t0 + ms(1), &mut to),
+            Some(t0 + ms(2))
+        );
+        assert_eq!(to.len(), 1, "held");
+        assert_eq!(routed.hand_over_or_hold(t0 + ms(2), &mut to), None);
+        assert_eq!(to.len(), 2);
+        assert_eq!(a.0.load(Ordering::Relaxed), 0, "handed over, never woken");
+        routed.add(Arc::clone(&a));
+        assert_eq!(
+            routed.release_at(t0 + ms(3)),
+            Some(t0 + ms(4)),
+            "asked while held"
+        );
+        assert_eq!(
+            routed.release_at(t0 + ms(5)),
+            Some(t0 + ms(5)),
+            "asked after"
+        );
+        assert_eq!(
+            routed.hand_over_or_hold(t0 + ms(3), &mut to),
+            Some(t0 + ms(4)),
+            "asking recorded nothing"
         );
     }
 

@@ -80,6 +80,7 @@ pub mod persist;
 pub mod process;
 pub mod protect;
 pub mod reset;
+pub mod send_now;
 pub mod settings_io;
 pub mod store;
 pub mod watch;

@@ -270,26 +270,7 @@ impl Writer for Conn {
     fn wake_writer(self: &Arc<Self>) {
         let start = self
             .outbound
-            .wake_or_send(|slices| send_now(&self.stream, slices));
+            .wake_or_send(|slices| iorelay_std::send_now::send(&self.stream, slices));
         self.start_writer_if(start);
     }
-}
-
-/// Writes what the socket takes without waiting; `WouldBlock` when it takes nothing.
-#[cfg(unix)]
-fn send_now(stream: &TcpStream, slices: &[std::io::IoSlice<'_>]) -> std::io::Result<usize> {
-    use rustix::net::{sendmsg, SendAncillaryBuffer, SendFlags};
-    let flags = SendFlags::DONTWAIT | SendFlags::NOSIGNAL;
-    Ok(sendmsg(
-        stream,
-        slices,
-        &mut SendAncillaryBuffer::default(),
-        flags,
-    )?)
-}
-
-/// Without a non-blocking send, every write is the writer's.
-#[cfg(not(unix))]
-fn send_now(_: &TcpStream, _: &[std::io::IoSlice<'_>]) -> std::io::Result<usize> {
-    Err(std::io::ErrorKind::WouldBlock.into())
 }

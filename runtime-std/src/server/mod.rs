@@ -6,7 +6,6 @@ mod driver;
 mod http_conn;
 mod outbound;
 mod reader;
-mod send_now;
 mod threads;
 mod writer;
 mod ws_conn;

@@ -19,10 +19,10 @@ use std::io::{self, IoSlice};
 use std::sync::{Condvar, Mutex, MutexGuard, PoisonError};
 use std::time::{Duration, Instant};
 
-use super::send_now::{self, Queued};
 use bytes::Bytes;
 use iorelay_core::config::QUEUE_HARD_CAP_FACTOR;
 use iorelay_core::http::Response;
+use iorelay_std::send_now::{self, Queued};
 
 /// One thing for the writer to do, in order.
 #[derive(Debug)]

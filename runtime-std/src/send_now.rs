@@ -1,19 +1,23 @@
-//! The write the driver makes itself at the end of a burst: a recipient's queued websocket
-//! messages offered to one send that never waits (see `Outbound::wake_or_send`).
+//! The write a driver makes itself instead of waking a connection's writer: a recipient's
+//! queued websocket messages offered to one send that never waits. iorelay-std's driver makes
+//! it at the end of every burst (`Outbound::wake_or_send`), iorelay's turn keeper when it ends
+//! a held flush window (`OutboundQueue::send_or_wake`).
 //!
 //! Why: at a steady rate each broadcast found each recipient's writer thread asleep (or gone
 //! idle), and waking a thread per recipient per event cost more than the write itself; a
 //! non-blocking send from the driver needs no wake at all, and under a burst it carries every
-//! message the flush window gathered. What the socket does not take stays queued, in order,
-//! for the writer. The queue decides when it is safe (only messages queued, no writer
-//! mid-write, no close queued, not congested).
+//! message the flush window gathered, straight from the shared frames (no copy into a
+//! writer's buffer). What the socket does not take stays queued, in order, for the writer.
+//! The queue decides when it is safe (only messages queued, no writer mid-write, no close
+//! queued, not congested).
 //!
-//! Tried in iorelay (smol) too and not kept: there the driver runs on the connection tasks'
-//! thread, and sending a broadcast to 1000 clients from it cost 3x the CPU per message
-//! (docs/benchmarks.md).
+//! Why not from iorelay's connection tasks: there the driver runs in the turn of the task
+//! that brought the event, and sending a broadcast to 1000 clients from it made the poster's
+//! reply wait behind a thousand sends, 3x the CPU per message (docs/benchmarks.md).
 
 use std::collections::VecDeque;
 use std::io::{self, IoSlice};
+use std::net::TcpStream;
 
 use bytes::{Buf, Bytes};
 
@@ -60,6 +64,31 @@ pub fn send_queued<T: Queued>(
         items.pop_front();
     }
     Ok(sent)
+}
+
+/// Writes what the socket takes without waiting; `WouldBlock` when it takes nothing.
+///
+/// # Errors
+/// What the kernel's `sendmsg` returned.
+#[cfg(unix)]
+pub fn send(stream: &TcpStream, slices: &[IoSlice<'_>]) -> io::Result<usize> {
+    use rustix::net::{sendmsg, SendAncillaryBuffer, SendFlags};
+    let flags = SendFlags::DONTWAIT | SendFlags::NOSIGNAL;
+    Ok(sendmsg(
+        stream,
+        slices,
+        &mut SendAncillaryBuffer::default(),
+        flags,
+    )?)
+}
+
+/// Without a non-blocking send, every write is the writer's.
+///
+/// # Errors
+/// Always `WouldBlock`.
+#[cfg(not(unix))]
+pub fn send(_: &TcpStream, _: &[IoSlice<'_>]) -> io::Result<usize> {
+    Err(io::ErrorKind::WouldBlock.into())
 }
 
 #[cfg(test)]
