@@ -208,7 +208,9 @@ impl Driver {
     /// Executes one output other than `Timeout`: routes it to its connection's queue.
     fn execute(&mut self, output: Output) {
         match output {
-            Output::HttpReply { conn, response } => self.route(conn, Outbound::Reply(response)),
+            Output::HttpReply { conn, response } => {
+                self.route(conn, Outbound::Reply(Box::new(response)))
+            }
             Output::WsAccept { conn } => self.route(conn, Outbound::Accept),
             Output::WsSend { conn, frame } => {
                 let framed = self.frames.frame(&frame);

@@ -267,3 +267,9 @@ impl std::task::Wake for Woken {
         self.0.store(true, Ordering::SeqCst);
     }
 }
+
+#[test]
+fn a_queued_item_is_no_larger_than_a_message_needs() {
+    // A shared frame (`Bytes`, 32 bytes) and the variant's tag: replies are boxed.
+    assert_eq!(std::mem::size_of::<Outbound>(), 40);
+}

@@ -8,13 +8,14 @@
 //! frame or parse. The reading half forwards whole messages to the driver
 //! (tungstenite reassembles fragments, checks UTF-8 and the size limit, and answers pings and
 //! closes; those control replies travel through the outbound queue so they never split a
-//! frame). The writing half takes everything queued and writes it with one write: data
+//! frame). The writing half takes everything queued and writes it with vectored sends: data
 //! messages arrive already framed by the driver (once per broadcast, `iorelay_std::wsframe`)
-//! and are copied out verbatim; close frames go through tungstenite so it knows the
+//! and go out as they are, never copied; close frames go through tungstenite so it knows the
 //! connection is closing. While it runs it lends the socket to the outbound queue, so the
 //! turn keeper can send broadcasts without waking it (`OutboundQueue::send_or_wake`).
 
 use std::cell::RefCell;
+use std::collections::VecDeque;
 use std::io::{self, Read, Write};
 use std::net::{Shutdown, TcpStream};
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
@@ -24,9 +25,8 @@ use async_io::{Async, Timer};
 use bytes::Bytes;
 use iorelay_core::engineio::packet::Frame;
 use iorelay_core::{ConnId, Input};
-use iorelay_std::log;
+use iorelay_std::{log, send_now};
 use smol::future::{self, FutureExt};
-use smol::io::AsyncWriteExt;
 use tungstenite::error::Error as WsError;
 use tungstenite::protocol::frame::coding::CloseCode;
 use tungstenite::protocol::{CloseFrame, Role, WebSocketContext};
@@ -217,23 +217,13 @@ async fn write_half(
     queue: &OutboundQueue,
     shared: &Shared,
 ) {
-    // One buffer for the connection's life: a fresh one per batch would churn the allocator
-    // of whichever executor thread runs the task, and the heap it leaves behind stays resident.
-    let mut wire_bytes = Vec::new();
     // While this task writes, the turn keeper may send queued messages itself.
     let _attached = queue.attach(Arc::clone(stream));
+    let mut chunks = VecDeque::new();
     while let Some(batch) = queue.next_batch(MAX_BATCH_BYTES).await {
-        wire_bytes.clear();
-        if wire_bytes.capacity() > 4 * MAX_BATCH_BYTES {
-            wire_bytes = Vec::new();
-        }
-        let (cost, closing) = frame_batch(conn, &mut lock(context), batch, &mut wire_bytes);
-        let write = async {
-            let mut writer = &**stream;
-            writer.write_all(&wire_bytes).await?;
-            writer.flush().await
-        };
-        let mut write = std::pin::pin!(write);
+        chunks.clear();
+        let (cost, closing) = frame_batch(conn, &mut lock(context), batch, &mut chunks);
+        let mut write = std::pin::pin!(write_chunks(stream, &mut chunks));
         // Most writes complete at once (the socket buffer has room); only one that has to
         // wait races the shutdown deadline, so the common case sets up no listener.
         let written = match future::poll_once(&mut write).await {
@@ -270,28 +260,51 @@ async fn write_half(
     }
 }
 
-/// Writes a batch into `out`, framing close frames. Returns the bytes it counted against the
-/// queue's bound and whether a close frame has been sent (by this batch or an earlier one).
+/// Writes `chunks` in order with vectored sends, straight from the frames the driver shared
+/// among a broadcast's recipients.
+///
+/// Why not one buffer: copying every batch into a buffer of the connection's own cost a
+/// memmove per message, and at max rate to 1000 clients each writer's buffer grew to the
+/// 256 KiB batch and stayed (a quarter of a gigabyte of buffers).
+async fn write_chunks(stream: &Async<TcpStream>, chunks: &mut VecDeque<Bytes>) -> io::Result<()> {
+    while !chunks.is_empty() {
+        stream
+            .write_with(|socket| {
+                match send_now::send_queued(chunks, |slices| send_now::send(socket, slices)) {
+                    Ok(0) => Err(io::ErrorKind::WriteZero.into()),
+                    sent => sent,
+                }
+            })
+            .await?;
+    }
+    Ok(())
+}
+
+/// Turns a batch into the chunks to write, in queue order: data messages as they are, close
+/// frames through tungstenite. Returns the bytes it counted against the queue's bound and
+/// whether a close frame has been sent (by this batch or an earlier one).
 fn frame_batch(
     conn: ConnId,
     context: &mut WebSocketContext,
     batch: Vec<Outbound>,
-    out: &mut Vec<u8>,
+    chunks: &mut VecDeque<Bytes>,
 ) -> (usize, bool) {
-    let mut wire = Wire {
-        input: &[],
-        output: out,
-    };
+    // What tungstenite frames (close frames, and anything it still had to flush).
+    let mut framed = Vec::new();
     let mut cost = 0;
     for item in batch {
         cost += item.cost();
+        let mut wire = Wire {
+            input: &[],
+            output: &mut framed,
+        };
         let written = match item {
             // Nothing is left unflushed in the context here (reading flushes its replies into
             // `Control` before it lets go of the context, and a close is never followed by
             // data), so the frame goes out in queue order; after a close, data is dropped.
-            Outbound::Message(framed) => {
+            Outbound::Message(frame) => {
                 if context.can_write() {
-                    wire.output.extend_from_slice(&framed);
+                    chunks.push_back(frame);
                 }
                 Ok(())
             }
@@ -304,7 +317,8 @@ fn frame_batch(
             }
             Outbound::Control(bytes) => {
                 let flushed = context.flush(&mut wire);
-                wire.output.extend_from_slice(&bytes);
+                move_framed(&mut framed, chunks);
+                chunks.push_back(bytes);
                 flushed
             }
             other @ (Outbound::Reply(_) | Outbound::Accept) => {
@@ -312,12 +326,24 @@ fn frame_batch(
                 Ok(())
             }
         };
+        move_framed(&mut framed, chunks);
         if let Err(err) = written {
             log!(Debug, "conn {}: websocket write refused: {err}", conn.0);
         }
     }
-    let _ = context.flush(&mut wire);
+    let _ = context.flush(&mut Wire {
+        input: &[],
+        output: &mut framed,
+    });
+    move_framed(&mut framed, chunks);
     (cost, !context.can_write())
+}
+
+/// Appends what tungstenite framed, if anything, to the chunks to write.
+fn move_framed(framed: &mut Vec<u8>, chunks: &mut VecDeque<Bytes>) {
+    if !framed.is_empty() {
+        chunks.push_back(Bytes::from(std::mem::take(framed)));
+    }
 }
 
 fn lock(context: &Mutex<WebSocketContext>) -> MutexGuard<'_, WebSocketContext> {
@@ -354,24 +380,29 @@ impl Write for Wire<'_> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use iorelay_std::send_now::Queued;
 
     fn context() -> WebSocketContext {
         WebSocketContext::new(Role::Server, None)
     }
 
+    /// The chunks as one byte string, and how many there were.
+    fn joined(chunks: &VecDeque<Bytes>) -> (Vec<u8>, usize) {
+        (chunks.iter().flatten().copied().collect(), chunks.len())
+    }
+
     #[test]
-    fn a_batch_of_queued_frames_becomes_one_buffer_in_queue_order() {
-        let mut out = Vec::new();
+    fn a_batch_of_queued_frames_becomes_chunks_in_queue_order_without_copies() {
+        let mut out = VecDeque::new();
         let batch = vec![
             Outbound::Message(Bytes::from_static(b"\x81\x02ab")),
             Outbound::Control(Bytes::from_static(b"\x8a\x00")),
             Outbound::Message(Bytes::from_static(b"\x81\x01c")),
         ];
+        let first = batch[0].message().map(|frame| frame.as_ptr());
         let (cost, closing) = frame_batch(ConnId(1), &mut context(), batch, &mut out);
-        assert_eq!(
-            out, b"\x81\x02ab\x8a\x00\x81\x01c",
-            "one write carries all three"
-        );
+        assert_eq!(joined(&out), (b"\x81\x02ab\x8a\x00\x81\x01c".to_vec(), 3));
+        assert_eq!(Some(out[0].as_ptr()), first, "the shared frame itself");
         assert_eq!(
             cost, 7,
             "messages count against the bound, control frames do not"
@@ -381,7 +412,7 @@ mod tests {
 
     #[test]
     fn a_close_ends_the_batch_and_later_messages_are_dropped() {
-        let mut out = Vec::new();
+        let mut out = VecDeque::new();
         let batch = vec![
             Outbound::Message(Bytes::from_static(b"\x81\x01a")),
             Outbound::Close {
@@ -391,7 +422,7 @@ mod tests {
             Outbound::Message(Bytes::from_static(b"\x81\x01b")),
         ];
         let (_, closing) = frame_batch(ConnId(1), &mut context(), batch, &mut out);
-        assert_eq!(out, b"\x81\x01a\x88\x05\x03\xe8bye");
+        assert_eq!(joined(&out), (b"\x81\x01a\x88\x05\x03\xe8bye".to_vec(), 2));
         assert!(closing);
     }
 }

@@ -32,6 +32,17 @@ pub trait Queued {
     fn message_mut(&mut self) -> Option<&mut Bytes>;
 }
 
+/// A chunk of bytes to write verbatim (iorelay's websocket writer writes its batches so).
+impl Queued for Bytes {
+    fn message(&self) -> Option<&Bytes> {
+        Some(self)
+    }
+
+    fn message_mut(&mut self) -> Option<&mut Bytes> {
+        Some(self)
+    }
+}
+
 /// Whether every item queued is a message (and there is at least one).
 pub fn only_messages<T: Queued>(items: &VecDeque<T>) -> bool {
     !items.is_empty() && items.iter().all(|item| item.message().is_some())
