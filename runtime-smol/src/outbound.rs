@@ -180,7 +180,14 @@ impl OutboundQueue {
             state.aborted = true;
             state.items.clear();
             self.ending_tx.close();
-            Pushed::Overflowed
+            // The writer ends now, whoever would have woken it next (a task waiting for
+            // items would otherwise wait behind a driver that has nothing more to give it).
+            let waiting = state.waiting.take();
+            drop(state);
+            if let Some(task) = waiting {
+                task.wake();
+            }
+            return (Pushed::Overflowed, first);
         } else if !state.congested && state.unwritten > self.bound {
             state.congested = true;
             Pushed::Congested
@@ -225,8 +232,7 @@ impl OutboundQueue {
                 state.unwritten = state.unwritten.saturating_sub(sent);
             }
             let all_sent = messages.is_empty();
-            if state.aborted {
-            } else if state.items.is_empty() {
+            if state.items.is_empty() {
                 // Back with its room, so the next pushes allocate nothing.
                 std::mem::swap(&mut state.items, &mut messages);
             } else {
@@ -235,11 +241,14 @@ impl OutboundQueue {
                     state.items.push_front(message);
                 }
             }
-            // The writer is needed for a full socket, and for what was pushed with a wake
-            // while it had to wait for this send (what was pushed deferred is the driver's
-            // to release).
-            let needed =
-                !all_sent || state.closed || (!state.items.is_empty() && !state.wake_pending);
+            if state.aborted {
+                state.items.clear();
+            }
+            // The writer is needed for a full socket, to end the connection, and for what was
+            // pushed with a wake while it had to wait for this send (what was pushed deferred
+            // is the driver's to release).
+            let ending = state.closed || state.aborted;
+            let needed = !all_sent || ending || (!state.items.is_empty() && !state.wake_pending);
             if !needed {
                 return;
             }
@@ -265,9 +274,8 @@ impl OutboundQueue {
     /// What is queued, oldest first, up to about `max_bytes` (at least one item), waiting for
     /// at least one; `None` once the queue is closed and empty, or aborted.
     ///
-    /// Why a byte budget: the writer copies a batch into one buffer for one write, so a batch
-    /// of everything queued would double the memory of a client that is behind (its stuck
-    /// write holding a copy of the whole queue).
+    /// Why a byte budget: a client that is behind then reports progress to the bound in steps
+    /// (its congestion ends as soon as half is written), not only once its whole backlog is.
     ///
     /// The caller is then writing: no [`send_or_wake`](Self::send_or_wake) sends until it
     /// reports the batch [`written`](Self::written).
@@ -353,7 +361,8 @@ impl OutboundQueue {
 
 impl State {
     /// Takes the queued messages and the socket to send them with (then `sending`), unless
-    /// something could go out of order or the writer should keep its work: only messages are
+    /// something could go out of order or the writer should keep its work (it is then woken,
+    /// which is also how it learns that its queue gave up): only messages are
     /// queued, the writer holds no batch of its own, no close is queued, the client is not
     /// behind, and the writer lent its socket.
     fn take_sendable(&mut self) -> Option<(VecDeque<Outbound>, Arc<Async<TcpStream>>)> {

@@ -273,3 +273,14 @@ fn a_queued_item_is_no_larger_than_a_message_needs() {
     // A shared frame (`Bytes`, 32 bytes) and the variant's tag: replies are boxed.
     assert_eq!(std::mem::size_of::<Outbound>(), 40);
 }
+
+#[test]
+fn a_queue_that_gives_up_wakes_its_waiting_writer_to_end() {
+    let queue = OutboundQueue::new(10);
+    let woken = waiting_writer(&queue);
+    queue.lock().sending = true;
+    assert_eq!(queue.push_deferred(message(11)).0, Pushed::Congested);
+    assert_eq!(queue.push_deferred(message(90)).0, Pushed::Overflowed);
+    assert!(woken.0.load(Ordering::SeqCst), "woken without a wake");
+    assert!(smol::block_on(queue.next_batch(usize::MAX)).is_none());
+}
