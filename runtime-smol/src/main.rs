@@ -4,7 +4,7 @@
 //! binds (so a busy port is a clear error before anything starts), starts two executors (the
 //! listener and connection tasks, which run the driver in turns when they bring it input; and
 //! websocket writers), and runs the driver's turn keeper (`turns`: deadlines, other threads'
-//! reports, shutdown) on the main thread until a signal or a stop request. Then it gives
+//! reports, broadcasts' sends, shutdown) on the main thread until a signal or a stop request. Then it gives
 //! connections a bounded time to flush what the engine's shutdown queued, and exits 0.
 
 mod connection;
@@ -44,10 +44,11 @@ use turns::Turns;
 /// slots were 4 % of the process's memory at start while the driver takes up to 64 at a time.
 const INBOX_CAPACITY: usize = 256;
 /// Executor threads: (connection tasks, which also run the driver; websocket writers), half
-/// the cores each, at least one. Why two executors: a broadcast is routed by the thread that
-/// read its request and written by the other, as when the driver had a thread of its own, and
-/// a broadcast's writes stay on fewer threads, so each `send` carries more messages (with the
-/// writers on both threads, max-rate fan-out to 1000 clients made 1.6x the sends per message).
+/// the cores each, at least one. Why two executors: a connection task feeding the driver must
+/// not wait behind writers, nor they behind it (with one executor for both, max-rate fan-out
+/// to 1000 clients made 1.6x the sends per message). Most broadcast messages are sent by the
+/// turn keeper on the main thread (`turns`); writers send what a socket did not take at once,
+/// and control and close frames.
 fn io_threads() -> (usize, usize) {
     let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
     let writers = (cores / 2).max(1);
