@@ -24,6 +24,10 @@ pub(super) struct Accepted {
     pub duplicates: usize,
 }
 
+/// Bytes a canonical event's fields take beside its raw data, about (ids, names, two
+/// timestamps, the session's path): what its JSON buffer reserves on top of the data.
+const CANONICAL_FIELDS_ROOM: usize = 512;
+
 impl Relay {
     /// Numbers, remembers, persists and delivers each draft, in order; drafts whose id was
     /// seen within the window are dropped and counted.
@@ -79,7 +83,12 @@ impl Relay {
             source: &draft.source,
             data: draft.data,
         };
-        let json = serde_json::to_vec(&canonical).unwrap_or_default();
+        // Room for the raw data and the fields around it, so the writer does not grow the
+        // buffer five times over (a realloc and a copy each) for every event.
+        let mut json = Vec::with_capacity(draft.data.get().len() + CANONICAL_FIELDS_ROOM);
+        if serde_json::to_writer(&mut json, &canonical).is_err() {
+            json.clear();
+        }
         RelayEvent {
             offset: offset.unwrap_or_default(),
             id,
