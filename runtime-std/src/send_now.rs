@@ -84,7 +84,12 @@ pub fn send_queued<T: Queued>(
 #[cfg(unix)]
 pub fn send(stream: &TcpStream, slices: &[IoSlice<'_>]) -> io::Result<usize> {
     use rustix::net::{sendmsg, SendAncillaryBuffer, SendFlags};
+    // No SIGPIPE for a peer that hung up, where the flag exists; Apple's systems have none,
+    // and there Rust's runtime already ignores SIGPIPE for the whole process.
+    #[cfg(not(target_vendor = "apple"))]
     let flags = SendFlags::DONTWAIT | SendFlags::NOSIGNAL;
+    #[cfg(target_vendor = "apple")]
+    let flags = SendFlags::DONTWAIT;
     Ok(sendmsg(
         stream,
         slices,
