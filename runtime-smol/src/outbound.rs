@@ -245,10 +245,12 @@ impl OutboundQueue {
                 state.items.clear();
             }
             // The writer is needed for a full socket, to end the connection, and for what was
-            // pushed with a wake while it had to wait for this send (what was pushed deferred
-            // is the driver's to release).
+            // pushed with a wake while it had to wait for this send: a control or close frame,
+            // or a reply (messages pushed deferred are the driver's to release).
             let ending = state.closed || state.aborted;
-            let needed = !all_sent || ending || (!state.items.is_empty() && !state.wake_pending);
+            let pushed_with_a_wake = !state.items.is_empty()
+                && (!state.wake_pending || !send_now::only_messages(&state.items));
+            let needed = !all_sent || ending || pushed_with_a_wake;
             if !needed {
                 return;
             }
@@ -321,6 +323,13 @@ impl OutboundQueue {
     pub async fn ending(&self) -> bool {
         let _ = self.ending_rx.recv().await;
         self.lock().aborted
+    }
+
+    /// The writer sent a close frame (one it was queued, or tungstenite's reply to the peer's
+    /// close or to a protocol error, which come as `Control`): nothing may follow it, so the
+    /// turn keeper sends no more. Called before [`written`](Self::written) ends the batch.
+    pub fn close_frame_sent(&self) {
+        self.lock().closing = true;
     }
 
     /// Records that `bytes` of taken items reached the socket. Returns `true` when that ends

@@ -284,3 +284,22 @@ fn a_queue_that_gives_up_wakes_its_waiting_writer_to_end() {
     assert!(woken.0.load(Ordering::SeqCst), "woken without a wake");
     assert!(smol::block_on(queue.next_batch(usize::MAX)).is_none());
 }
+
+#[test]
+fn after_a_close_frame_the_keeper_sends_nothing() {
+    let (socket, _client) = loopback();
+    let queue = OutboundQueue::new(100);
+    let _attached = queue.attach(socket);
+    // The writer took a batch whose close frame tungstenite made (a reply to the peer's close).
+    queue.push(Outbound::Control(Bytes::from_static(b"\x88\x00")));
+    let batch = smol::block_on(queue.next_batch(usize::MAX)).unwrap();
+    queue.close_frame_sent();
+    queue.written(batch[0].cost());
+    queue.push_deferred(bytes_message("late"));
+    queue.send_or_wake();
+    let left = smol::block_on(smol::future::poll_once(queue.next_batch(usize::MAX)));
+    assert!(
+        matches!(left, Some(Some(items)) if items.len() == 1),
+        "left to the writer, which drops it"
+    );
+}

@@ -175,7 +175,7 @@ impl Turns {
         // The writers the flush window released in this turn, sent to once the driver is free.
         let mut to_send = Vec::new();
         loop {
-            let due = {
+            let (due, flood) = {
                 let mut held = self.lock();
                 held.driver.begin_burst();
                 match wake {
@@ -183,22 +183,24 @@ impl Turns {
                     Wake::Deadline => held.driver.on_deadline(Instant::now()),
                     Wake::Poked | Wake::Flush => {}
                 }
-                while !self.feed_waiting(&mut held.driver) {
-                    // A flood: what was routed is released every `TURN` messages, as in a burst.
-                    held.driver.end_keeper_burst(Instant::now(), &mut to_send);
-                }
+                let flood = !self.feed_waiting(&mut held.driver);
                 let due = held.driver.end_keeper_burst(Instant::now(), &mut to_send);
                 held.armed = due;
-                due
+                (due, flood)
             };
             // Off the driver's lock, so connection tasks keep feeding it meanwhile; and off
-            // their threads, so no poster's reply waits behind a thousand sends.
+            // their threads, so no poster's reply waits behind a thousand sends. In a flood
+            // this comes every `TURN` messages, so broadcasts keep going out while it lasts.
             for queue in to_send.drain(..) {
                 queue.send_or_wake();
             }
             if due.stop {
                 log!(Info, "stop requested over HTTP");
                 break;
+            }
+            if flood {
+                wake = Wake::Poked;
+                continue;
             }
             match due.deadline {
                 Some(at) => deadline.set_at(at),

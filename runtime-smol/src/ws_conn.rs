@@ -244,6 +244,9 @@ async fn write_half(
         if written.is_err() {
             return;
         }
+        if closing {
+            queue.close_frame_sent();
+        }
         if queue.written(cost) {
             let input = Input::Congestion {
                 now: Instant::now(),
