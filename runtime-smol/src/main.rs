@@ -4,8 +4,9 @@
 //! binds (so a busy port is a clear error before anything starts), starts two executors (the
 //! listener and connection tasks, which run the driver in turns when they bring it input; and
 //! websocket writers), and runs the driver's turn keeper (`turns`: deadlines, other threads'
-//! reports, broadcasts' sends, shutdown) on the main thread until a signal or a stop request. Then it gives
-//! connections a bounded time to flush what the engine's shutdown queued, and exits 0.
+//! reports, broadcasts' sends, shutdown) on the main thread until a signal or a stop request.
+//! Then it gives connections a bounded time to flush what the engine's shutdown queued, and
+//! exits 0.
 
 mod connection;
 mod deadline;

@@ -23,7 +23,6 @@ use async_io::Async;
 use bytes::Bytes;
 use iorelay_core::config::QUEUE_HARD_CAP_FACTOR;
 use iorelay_core::http::Response;
-use iorelay_std::flush_window::Writer;
 use iorelay_std::send_now::{self, Queued};
 use smol::channel::{Receiver, Sender};
 
@@ -216,11 +215,16 @@ impl OutboundQueue {
         let taken = {
             let mut state = self.lock();
             state.wake_pending = false;
-            state.take_sendable()
+            state.take_sendable().ok_or_else(|| state.waiting.take())
         };
-        let Some((mut messages, socket)) = taken else {
-            self.wake();
-            return;
+        let (mut messages, socket) = match taken {
+            Ok(taken) => taken,
+            Err(waiting) => {
+                if let Some(task) = waiting {
+                    task.wake();
+                }
+                return;
+            }
         };
         let sent = send_now::send_queued(&mut messages, |slices| {
             send_now::send(socket.get_ref(), slices)
@@ -375,13 +379,13 @@ impl State {
     /// queued, the writer holds no batch of its own, no close is queued, the client is not
     /// behind, and the writer lent its socket.
     fn take_sendable(&mut self) -> Option<(VecDeque<Outbound>, Arc<Async<TcpStream>>)> {
-        let socket = self.socket.clone()?;
         if self.writing || self.sending || self.closing || self.aborted || self.congested {
             return None;
         }
         if !send_now::only_messages(&self.items) {
             return None;
         }
+        let socket = self.socket.clone()?;
         self.sending = true;
         Some((std::mem::take(&mut self.items), socket))
     }
@@ -393,12 +397,6 @@ pub struct Attached<'a>(&'a OutboundQueue);
 impl Drop for Attached<'_> {
     fn drop(&mut self) {
         self.0.lock().socket = None;
-    }
-}
-
-impl Writer for OutboundQueue {
-    fn wake_writer(self: &Arc<Self>) {
-        self.wake();
     }
 }
 

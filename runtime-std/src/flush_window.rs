@@ -18,7 +18,8 @@ use std::time::{Duration, Instant};
 /// to 1000 clients 1.0 -> 1.1 us per message).
 pub const WINDOW: Duration = Duration::from_millis(2);
 
-/// iorelay's (smol) window. Why 4 ms there: its writers are tasks woken per window, and at
+/// iorelay's (smol) window. Why 4 ms there: measured when its writers were tasks woken per
+/// window (before its turn keeper sent broadcasts itself, and not measured again since): at
 /// max rate to 100 clients 4 ms cut the CPU per message from 1.4 to 1.1 us (the suite, A/B
 /// twice, `results/20261206T140209Z`; 0.09 -> 0.05 sends per message by perf stat) with the
 /// median delivery 2.0 -> 3.3 ms; to 1000 clients, where one round of writes already outlasts
@@ -39,7 +40,7 @@ pub struct Routed<T> {
     window: FlushWindow,
 }
 
-impl<T: Writer> Routed<T> {
+impl<T> Routed<T> {
     /// Nothing routed yet; wakes at least `window` apart while broadcasts keep coming.
     pub fn new(window: Duration) -> Self {
         Self {
@@ -51,16 +52,6 @@ impl<T: Writer> Routed<T> {
     /// `writer` was given its first message since its last wake.
     pub fn add(&mut self, writer: Arc<T>) {
         self.writers.push(writer);
-    }
-
-    /// Wakes every writer added since the last wake, unless the window holds them: then
-    /// returns the instant to call again at. `None` also when nothing was added.
-    pub fn wake_or_hold(&mut self, now: Instant) -> Option<Instant> {
-        let held = self.hold(now);
-        if held.is_none() {
-            self.wake_all();
-        }
-        held
     }
 
     /// As [`wake_or_hold`](Self::wake_or_hold), but moves the writers to `to` instead of
@@ -91,6 +82,20 @@ impl<T: Writer> Routed<T> {
             return None;
         }
         self.window.wake_at(now)
+    }
+}
+
+/// Waking the writers, for iorelay-std's driver; iorelay's turn keeper has its writers handed
+/// over instead (`hand_over_or_hold`).
+impl<T: Writer> Routed<T> {
+    /// Wakes every writer added since the last wake, unless the window holds them: then
+    /// returns the instant to call again at. `None` also when nothing was added.
+    pub fn wake_or_hold(&mut self, now: Instant) -> Option<Instant> {
+        let held = self.hold(now);
+        if held.is_none() {
+            self.wake_all();
+        }
+        held
     }
 
     /// Wakes every writer added since the last wake, window or not (at shutdown).
