@@ -145,6 +145,15 @@ pub enum Output {
         /// The message; a broadcast hands every recipient the same `Bytes`.
         frame: Frame,
     },
+    /// Send one websocket message on each of `conns`: a broadcast's websocket recipients,
+    /// gathered so that the runtime frames the message once and no output is made per
+    /// recipient. For each of `conns` it is what a `WsSend` in its place would be.
+    WsBroadcast {
+        /// The websocket connections, each once.
+        conns: Vec<ConnId>,
+        /// The message, the same for every one of them.
+        frame: Frame,
+    },
     /// Close the websocket `conn` with a close code and reason, after the frames before it.
     WsClose {
         /// The websocket connection.
@@ -171,6 +180,26 @@ pub enum Output {
     /// Nothing more to do now; call `handle_input(Input::Timeout(at))` at `at`, or wait for
     /// input when `None`.
     Timeout(Option<Instant>),
+}
+
+impl Output {
+    /// This output as outputs of one connection each: a `WsBroadcast` becomes the `WsSend`
+    /// each of its connections would get, in the order of `conns`; any other output stays as
+    /// it is. For callers that follow connections one at a time (simulators, test harnesses);
+    /// a server routes a `WsBroadcast` whole, so that it frames the message once.
+    pub fn per_connection(self) -> impl Iterator<Item = Output> {
+        let (single, broadcast) = match self {
+            Output::WsBroadcast { conns, frame } => (None, Some((conns, frame))),
+            other => (Some(other), None),
+        };
+        let sends = broadcast.into_iter().flat_map(|(conns, frame)| {
+            conns.into_iter().map(move |conn| Output::WsSend {
+                conn,
+                frame: frame.clone(),
+            })
+        });
+        single.into_iter().chain(sends)
+    }
 }
 
 /// Why a session or socket ended.

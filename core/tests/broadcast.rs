@@ -1,11 +1,12 @@
-//! A broadcast is encoded once: every recipient's websocket frame is the very same `Bytes`.
+//! A broadcast is encoded once: every recipient's websocket frame is the very same `Bytes`,
+//! and its websocket recipients are named in one output per frame.
 
 mod support;
 
 use bytes::Bytes;
 use iorelay_core::engineio::packet::Frame;
-use iorelay_core::{Emit, Output, Target};
-use support::Harness;
+use iorelay_core::{ConnId, Emit, Input, Output, Target};
+use support::{polling, Harness};
 
 const RECIPIENTS: u64 = 50;
 
@@ -108,4 +109,78 @@ fn a_room_broadcast_shares_the_bytes_too() {
         .collect();
     assert_eq!(ptrs.len(), sockets.len());
     assert!(ptrs.iter().all(|p| *p == ptrs[0]));
+}
+
+/// The `WsBroadcast`s of one drain, each as its frame's kind and its connections.
+fn broadcasts(outputs: &[Output]) -> Vec<(&'static str, Vec<u64>)> {
+    outputs
+        .iter()
+        .filter_map(|o| match o {
+            Output::WsBroadcast { conns, frame } => {
+                let kind = match frame {
+                    Frame::Text(_) => "text",
+                    Frame::Binary(_) => "binary",
+                };
+                Some((kind, conns.iter().map(|conn| conn.0).collect()))
+            }
+            _ => None,
+        })
+        .collect()
+}
+
+#[test]
+fn websocket_recipients_are_named_in_one_output_per_frame() {
+    let mut h = crowd();
+    let everyone: Vec<u64> = (1..=RECIPIENTS).collect();
+    let emit = Emit::new("blob", &[br#"{"_placeholder":true,"num":0}"#])
+        .with_attachments(vec![Bytes::from_static(b"\x01\x02")]);
+    let now = h.now;
+    h.engine.emit(now, &Target::namespace("/"), &emit);
+    let out = h.drain_whole();
+    assert!(
+        !out.outputs
+            .iter()
+            .any(|o| matches!(o, Output::WsSend { .. })),
+        "no output per recipient: {out:?}"
+    );
+    assert_eq!(
+        broadcasts(&out.outputs),
+        [("text", everyone.clone()), ("binary", everyone)],
+        "the packet, then its attachment, each to every recipient"
+    );
+}
+
+#[test]
+fn a_broadcast_leaves_out_what_a_session_refuses_and_what_polls() {
+    let mut h = crowd();
+    // A polling client with a GET held: its frame answers that GET instead.
+    let opened = h.open_polling(100);
+    h.post(101, &polling(&opened.sid), b"40");
+    h.get(102, &polling(&opened.sid));
+    h.get(103, &polling(&opened.sid));
+    // A congested websocket loses a volatile emit.
+    let now = h.now;
+    h.input(Input::Congestion {
+        now,
+        conn: ConnId(3),
+        congested: true,
+    });
+    let volatile = Emit::new("tick", &[]).volatile();
+    let sent = h.engine.emit(now, &Target::namespace("/"), &volatile);
+    assert_eq!(
+        sent, RECIPIENTS as usize,
+        "every websocket but one, and the poller"
+    );
+    let out = h.drain_whole();
+    let named: Vec<u64> = (1..=RECIPIENTS).filter(|conn| *conn != 3).collect();
+    assert_eq!(broadcasts(&out.outputs), [("text", named)]);
+    let polled = out
+        .outputs
+        .iter()
+        .find_map(|o| match o {
+            Output::HttpReply { conn, response } if conn.0 == 103 => Some(response.body.clone()),
+            _ => None,
+        })
+        .expect("the held poll is answered");
+    assert_eq!(&polled[..], br#"42["tick"]"#);
 }

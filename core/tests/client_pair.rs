@@ -348,6 +348,12 @@ impl World {
                 Output::WsSend { conn, frame } => {
                     self.link.engine_sends(now, Net::WsFrame { conn, frame });
                 }
+                Output::WsBroadcast { conns, frame } => {
+                    for conn in conns {
+                        let frame = frame.clone();
+                        self.link.engine_sends(now, Net::WsFrame { conn, frame });
+                    }
+                }
                 Output::WsClose { conn, .. } => self.link.server_closes(now, conn),
                 Output::Persist(event) => self.store.push(event),
                 _ => {}

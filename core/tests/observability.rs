@@ -43,6 +43,13 @@ impl Bench {
         }
     }
 
+    fn record_ws(&mut self, conn: ConnId, text: &[u8]) {
+        self.ws
+            .entry(conn.0)
+            .or_default()
+            .push(String::from_utf8_lossy(text).into_owned());
+    }
+
     fn feed(&mut self, input: Input) {
         self.relay.handle_input(input).expect("no misuse");
         loop {
@@ -54,11 +61,15 @@ impl Bench {
                 Output::WsSend {
                     conn,
                     frame: Frame::Text(text),
-                } => self
-                    .ws
-                    .entry(conn.0)
-                    .or_default()
-                    .push(String::from_utf8_lossy(&text).into_owned()),
+                } => self.record_ws(conn, &text),
+                Output::WsBroadcast {
+                    conns,
+                    frame: Frame::Text(text),
+                } => {
+                    for conn in conns {
+                        self.record_ws(conn, &text);
+                    }
+                }
                 _ => {}
             }
         }

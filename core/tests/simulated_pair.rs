@@ -259,8 +259,10 @@ impl World {
                 }
                 Output::Event(event) => events.push(event),
                 output => {
-                    self.note(format_args!("engine: {output:?}"));
-                    self.route(output);
+                    for output in output.per_connection() {
+                        self.note(format_args!("engine: {output:?}"));
+                        self.route(output);
+                    }
                 }
             }
         }

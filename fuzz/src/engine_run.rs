@@ -733,6 +733,13 @@ impl Run {
                 Output::WsSend { conn, .. } => {
                     self.check_websocket(conn, "WsSend");
                 }
+                Output::WsBroadcast { conns, .. } => {
+                    let distinct: std::collections::BTreeSet<_> = conns.iter().collect();
+                    assert_eq!(distinct.len(), conns.len(), "a broadcast names {conns:?}");
+                    for conn in conns {
+                        self.check_websocket(conn, "WsBroadcast");
+                    }
+                }
                 Output::WsClose { conn, .. } => {
                     self.check_websocket(conn, "WsClose");
                     self.closing.push(conn);

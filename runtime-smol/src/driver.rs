@@ -6,9 +6,9 @@
 //! becomes `Input::Congestion` fed after the drain. Who runs the driver, and when, is
 //! [`crate::turns`]'s business: the driver itself never waits.
 //!
-//! Websocket data messages are framed here, not by each connection task: the recipients of a
-//! broadcast get clones of one payload `Bytes` in a row, and a [`FrameMemo`] turns them into
-//! clones of one framed `Bytes` (DESIGN §2 rule 6), which each task writes verbatim.
+//! Websocket data messages are framed here, not by each connection task: a broadcast's
+//! `Output::WsBroadcast` is framed once and every recipient gets a clone of that framed
+//! `Bytes` (DESIGN §2 rule 6), which the keeper or the writer sends verbatim.
 
 use std::collections::{HashMap, VecDeque};
 use std::sync::Arc;
@@ -20,7 +20,7 @@ use iorelay_std::flush_window::{Routed, TASK_WINDOW};
 use iorelay_std::log;
 use iorelay_std::measurements::Measurements;
 use iorelay_std::persist::Persistence;
-use iorelay_std::wsframe::FrameMemo;
+use iorelay_std::wsframe::data_frame;
 
 use crate::outbound::{Outbound, OutboundQueue, Pushed};
 
@@ -49,8 +49,6 @@ pub struct Driver {
     /// The engine's next deadline, as its last drain said.
     deadline: Option<Instant>,
     pending: VecDeque<Input>,
-    /// The frame of the last payload routed, shared by the recipients of a broadcast.
-    frames: FrameMemo,
     /// Queues routed broadcast messages since the turn keeper last sent to them: each is sent
     /// to once per burst, after every input of the burst was fed (see
     /// `OutboundQueue::push_deferred`), and at most once per flush window under load.
@@ -86,7 +84,6 @@ impl Driver {
             conns: HashMap::new(),
             deadline: None,
             pending: VecDeque::new(),
-            frames: FrameMemo::new(),
             routed: Routed::new(TASK_WINDOW),
             cluster: None,
             measurements,
@@ -196,7 +193,6 @@ impl Driver {
         loop {
             match self.engine.poll_output() {
                 Output::Timeout(at) => {
-                    self.frames.forget();
                     self.deadline = at;
                     return;
                 }
@@ -213,8 +209,13 @@ impl Driver {
             }
             Output::WsAccept { conn } => self.route(conn, Outbound::Accept),
             Output::WsSend { conn, frame } => {
-                let framed = self.frames.frame(&frame);
-                self.route(conn, Outbound::Message(framed));
+                self.route(conn, Outbound::Message(data_frame(&frame)));
+            }
+            Output::WsBroadcast { conns, frame } => {
+                let framed = data_frame(&frame);
+                for conn in conns {
+                    self.route(conn, Outbound::Message(framed.clone()));
+                }
             }
             Output::WsClose { conn, code, reason } => {
                 self.route(conn, Outbound::Close { code, reason });
@@ -307,10 +308,10 @@ mod tests {
         });
 
         let payload = Bytes::from(br#"42["news",1]"#.to_vec());
-        for (conn, _) in &queues {
-            let frame = Frame::Text(payload.clone());
-            driver.execute(Output::WsSend { conn: *conn, frame });
-        }
+        driver.execute(Output::WsBroadcast {
+            conns: queues.iter().map(|(conn, _)| *conn).collect(),
+            frame: Frame::Text(payload),
+        });
 
         let [(_, a), (_, b)] = &queues;
         let (to_a, to_b) = (queued(a), queued(b));

@@ -1,11 +1,10 @@
 //! Server→client websocket data frames, built once per payload and shared by every recipient.
 //!
 //! Why: DESIGN §2 rule 6 says a broadcast is encoded once, websocket frame included. The
-//! engine already hands every recipient of a broadcast a clone of one `Bytes` payload, in
-//! consecutive `Output::WsSend`s; both runtimes' drivers pass each of those through a
-//! [`FrameMemo`], which frames a payload buffer once (header and payload in one `Bytes`) and
-//! hands every recipient a clone of that framed buffer. A connection's writer then writes the
-//! bytes verbatim: per recipient a broadcast costs a refcount, not a copy and a header.
+//! engine hands a broadcast's websocket recipients one `Output::WsBroadcast`; both runtimes'
+//! drivers frame its payload once with [`data_frame`] (header and payload in one `Bytes`) and
+//! queue a clone of that framed buffer for every recipient. A connection's writer then writes
+//! the bytes verbatim: per recipient a broadcast costs a refcount, not a copy and a header.
 //!
 //! Server frames are never masked (RFC 6455 §5.1) and never fragmented here, so the frame is
 //! FIN, the opcode, the 7/16/64-bit payload length, the payload. This lives in the shared
@@ -67,61 +66,6 @@ fn header_len(len: usize) -> usize {
         0..=125 => 2,
         126..=0xffff => 4,
         _ => 10,
-    }
-}
-
-/// The last payload a driver framed, so the recipients of one broadcast share one frame.
-///
-/// The key is the payload buffer's identity (pointer and length) and its kind. The memo keeps
-/// a clone of the payload, so that buffer stays alive while it is remembered and no other
-/// buffer can take its address: the same key always means the same bytes. The engine emits a
-/// broadcast's `WsSend`s one after another, so remembering only the last payload is enough;
-/// [`FrameMemo::forget`] at the end of each drain keeps it from holding memory afterwards.
-#[derive(Debug, Default)]
-pub struct FrameMemo {
-    last: Option<Framed>,
-}
-
-#[derive(Debug)]
-struct Framed {
-    payload: Bytes,
-    text: bool,
-    frame: Bytes,
-}
-
-impl FrameMemo {
-    /// An empty memo.
-    pub fn new() -> Self {
-        Self::default()
-    }
-
-    /// The framed bytes for `frame`: the frame built for the previous call when `frame` holds
-    /// the same payload buffer (a clone of the same `Bytes`), otherwise a new one.
-    pub fn frame(&mut self, frame: &Frame) -> Bytes {
-        let (payload, text) = match frame {
-            Frame::Text(payload) => (payload, true),
-            Frame::Binary(payload) => (payload, false),
-        };
-        if let Some(last) = &self.last {
-            if last.text == text
-                && last.payload.len() == payload.len()
-                && last.payload.as_ptr() == payload.as_ptr()
-            {
-                return last.frame.clone();
-            }
-        }
-        let framed = data_frame(frame);
-        self.last = Some(Framed {
-            payload: payload.clone(),
-            text,
-            frame: framed.clone(),
-        });
-        framed
-    }
-
-    /// Lets go of the remembered payload and frame.
-    pub fn forget(&mut self) {
-        self.last = None;
     }
 }
 
@@ -189,41 +133,5 @@ mod tests {
                 assert_eq!(data_frame(&frame), expected, "length {len}");
             }
         }
-    }
-
-    #[test]
-    fn clones_of_one_payload_share_one_frame() {
-        let mut memo = FrameMemo::new();
-        let payload = Bytes::from_static(b"42[\"event\",1]");
-        let first = memo.frame(&Frame::Text(payload.clone()));
-        let second = memo.frame(&Frame::Text(payload.clone()));
-        assert_eq!(first.as_ptr(), second.as_ptr());
-        assert_eq!(&first[..], b"\x81\x0d42[\"event\",1]");
-    }
-
-    #[test]
-    fn another_buffer_or_kind_gets_its_own_frame() {
-        let mut memo = FrameMemo::new();
-        let payload = Bytes::from(b"4hello".to_vec());
-        let equal_bytes_elsewhere = Bytes::from(b"4hello".to_vec());
-        let first = memo.frame(&Frame::Text(payload.clone()));
-        let elsewhere = memo.frame(&Frame::Text(equal_bytes_elsewhere));
-        assert_ne!(first.as_ptr(), elsewhere.as_ptr());
-        let as_binary = memo.frame(&Frame::Binary(payload.clone()));
-        assert_eq!(as_binary[0], 0x82);
-        let prefix = memo.frame(&Frame::Binary(payload.slice(..2)));
-        assert_eq!(&prefix[..], b"\x82\x024h");
-    }
-
-    #[test]
-    fn a_forgotten_memo_frames_again_and_holds_nothing() {
-        let mut memo = FrameMemo::new();
-        let payload = Bytes::from(b"4x".to_vec());
-        let first = memo.frame(&Frame::Text(payload.clone()));
-        memo.forget();
-        assert!(memo.last.is_none());
-        let again = memo.frame(&Frame::Text(payload));
-        assert_ne!(first.as_ptr(), again.as_ptr());
-        assert_eq!(first, again);
     }
 }

@@ -36,6 +36,18 @@ impl Sim {
         }
     }
 
+    /// Queues a message the engine sent on websocket `conn` for the client to read.
+    fn ws_message(&mut self, conn: ConnId, frame: &Frame) {
+        let msg = match frame {
+            Frame::Text(t) => Msg::Text(String::from_utf8_lossy(t).into_owned()),
+            Frame::Binary(b) => Msg::Binary(b.to_vec()),
+        };
+        self.ws_queue
+            .entry(conn.0)
+            .or_default()
+            .push_back(WsEvent::Msg(msg));
+    }
+
     fn drain(&mut self) {
         loop {
             match self.engine.poll_output() {
@@ -55,15 +67,11 @@ impl Sim {
                 Output::WsAccept { conn } => {
                     self.ws_open.insert(conn.0, true);
                 }
-                Output::WsSend { conn, frame } => {
-                    let msg = match frame {
-                        Frame::Text(t) => Msg::Text(String::from_utf8_lossy(&t).into_owned()),
-                        Frame::Binary(b) => Msg::Binary(b.to_vec()),
-                    };
-                    self.ws_queue
-                        .entry(conn.0)
-                        .or_default()
-                        .push_back(WsEvent::Msg(msg));
+                Output::WsSend { conn, frame } => self.ws_message(conn, &frame),
+                Output::WsBroadcast { conns, frame } => {
+                    for conn in conns {
+                        self.ws_message(conn, &frame);
+                    }
                 }
                 Output::WsClose { conn, code, .. } => {
                     let was_open = self.ws_open.insert(conn.0, false) == Some(true);

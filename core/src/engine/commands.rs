@@ -8,7 +8,8 @@ use bytes::Bytes;
 
 use super::Engine;
 use crate::engineio::packet::Frame;
-use crate::io::{ApiMisuse, CloseReason, SessionId, SocketId};
+use crate::engineio::session::Taken;
+use crate::io::{ApiMisuse, CloseReason, Output, SessionId, SocketId};
 use crate::socketio::event::event_data;
 use crate::socketio::packet::Packet;
 
@@ -125,6 +126,7 @@ impl Engine {
         self.advance(now);
         let frames = emit.frames(nsp, None);
         let mut sent = 0;
+        let mut websockets = Vec::new();
         for socket in sockets {
             let Some(session) = self
                 .sockets
@@ -134,8 +136,24 @@ impl Engine {
             else {
                 continue;
             };
-            if self.send_frames(session, &frames, emit.volatile) {
-                sent += 1;
+            match self.take_frames(session, &frames, emit.volatile) {
+                Taken::Websocket(conn) => websockets.push(conn),
+                Taken::Queued => {}
+                Taken::Refused => continue,
+            }
+            sent += 1;
+        }
+        if !websockets.is_empty() {
+            // One output per frame, in the group's order, so every recipient gets the group
+            // in order; the last frame takes the list rather than a copy.
+            let mut frames = frames.into_iter().peekable();
+            while let Some(frame) = frames.next() {
+                let conns = if frames.peek().is_some() {
+                    websockets.clone()
+                } else {
+                    std::mem::take(&mut websockets)
+                };
+                self.out.push_back(Output::WsBroadcast { conns, frame });
             }
         }
         sent

@@ -9,7 +9,7 @@ use super::Engine;
 use crate::engineio::handshake::{ErrorCode, OpenPacket};
 use crate::engineio::packet::{Frame, Packet};
 use crate::engineio::payload;
-use crate::engineio::session::{Session, Source, Step};
+use crate::engineio::session::{Session, Source, Step, Taken};
 use crate::http::{cors_headers, error_response, Method, RequestHead, Response};
 use crate::io::{Body, CloseReason, ConnId, Event, Output, SessionId, TransportKind};
 
@@ -286,20 +286,27 @@ impl Engine {
 
     /// Sends raw Engine.IO message frames to a session (text as `4…`, binary as is).
     pub(super) fn send_frames(&mut self, id: SessionId, frames: &[Frame], volatile: bool) -> bool {
+        self.take_frames(id, frames, volatile)
+            .send_alone(frames, &mut self.out)
+    }
+
+    /// Hands session `id` a group of frames as [`Engine::send_frames`] does, but leaves a
+    /// websocket's sending to the caller (see [`Session::take`]); an unknown session refuses.
+    pub(super) fn take_frames(&mut self, id: SessionId, frames: &[Frame], volatile: bool) -> Taken {
         let now = self.now;
         let Some(client) = self.clients.get_mut(&id) else {
-            return false;
+            return Taken::Refused;
         };
         // Only a polling queue crossing its bound moves a deadline (a websocket send never
         // does); skipping the timer table otherwise keeps a broadcast's per-recipient cost to
         // a refcount and a queue push, and a websocket recipient's to no deadline at all.
         let polling = matches!(client.eio.transport(), TransportKind::Polling);
         let before = polling.then(|| client.eio.poll_timeout());
-        let sent = client.eio.send(frames, volatile, now, &mut self.out);
+        let taken = client.eio.take(frames, volatile, now, &mut self.out);
         if before.is_some_and(|before| before != client.eio.poll_timeout()) {
             self.refresh_timer(id);
         }
-        sent
+        taken
     }
 }
 

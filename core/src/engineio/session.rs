@@ -18,6 +18,35 @@ use crate::http::{error_response, Response};
 use crate::io::{CloseReason, ConnId, Output, SessionId, TransportKind};
 use crate::time::earliest;
 
+/// How a session took a group of frames ([`Session::take`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Taken {
+    /// Dropped: volatile while the client is congested, or past the poll queue's cap.
+    Refused,
+    /// Queued for the client's next poll (a poll waiting for it was answered).
+    Queued,
+    /// The caller sends the group on this websocket connection.
+    Websocket(ConnId),
+}
+
+impl Taken {
+    /// Finishes a send to this one session: a websocket's group becomes its own
+    /// `Output::WsSend`s. Returns whether the group was taken.
+    pub fn send_alone(self, frames: &[Frame], out: &mut VecDeque<Output>) -> bool {
+        match self {
+            Taken::Websocket(conn) => {
+                out.extend(frames.iter().map(|frame| Output::WsSend {
+                    conn,
+                    frame: frame.clone(),
+                }));
+                true
+            }
+            Taken::Queued => true,
+            Taken::Refused => false,
+        }
+    }
+}
+
 /// The timings and bounds a session works with, copied from `Config`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct SessionLimits {
@@ -229,16 +258,26 @@ impl Session {
         now: Instant,
         out: &mut VecDeque<Output>,
     ) -> bool {
+        self.take(frames, volatile, now, out)
+            .send_alone(frames, out)
+    }
+
+    /// Takes a group of frames as [`Session::send`] does, but leaves a websocket's sending to
+    /// the caller: a broadcast gathers its websocket recipients into one
+    /// `Output::WsBroadcast`, so the runtime frames the message once and no output is made per
+    /// recipient.
+    pub fn take(
+        &mut self,
+        frames: &[Frame],
+        volatile: bool,
+        now: Instant,
+        out: &mut VecDeque<Output>,
+    ) -> Taken {
         if volatile && self.is_congested() {
-            return false;
+            return Taken::Refused;
         }
         match self.transport {
-            Transport::WebSocket { conn } => {
-                out.extend(frames.iter().map(|frame| Output::WsSend {
-                    conn,
-                    frame: frame.clone(),
-                }));
-            }
+            Transport::WebSocket { conn } => Taken::Websocket(conn),
             Transport::Polling { .. } => {
                 let size: usize = frames.iter().map(Frame::len).sum();
                 // A queue within its bound takes any one group, however large (a history
@@ -247,7 +286,7 @@ impl Session {
                     && self.outbox_bytes.saturating_add(size) > Self::queue_cap(&self.limits)
                 {
                     self.overflowed_at.get_or_insert(now);
-                    return false;
+                    return Taken::Refused;
                 }
                 for frame in frames {
                     self.outbox_bytes += frame.len();
@@ -259,9 +298,9 @@ impl Session {
                     self.congested_since = Some(now);
                 }
                 self.flush_poll(out);
+                Taken::Queued
             }
         }
-        true
     }
 
     /// A GET poll arrived on `conn`: answered at once when frames are waiting, else held.

@@ -468,17 +468,31 @@ impl<M: Machine> Harness<M> {
     }
 
     /// Drains after a command, checking every output goes to a connection the engine was given.
+    /// A `WsBroadcast` comes out as the `WsSend`s it stands for (`Output::per_connection`), so
+    /// tests read every connection's frames alike; [`Harness::drain_whole`] leaves it whole.
     ///
     /// # Panics
     /// On an output for an unknown connection, or when the engine never stops producing.
     pub fn drain(&mut self) -> Drained {
+        let Drained { outputs, next } = self.drain_whole();
+        let outputs = outputs
+            .into_iter()
+            .flat_map(Output::per_connection)
+            .collect();
+        Drained { outputs, next }
+    }
+
+    /// Drains as [`Harness::drain`] does, leaving every output as the engine made it.
+    pub fn drain_whole(&mut self) -> Drained {
         let mut outputs = Vec::new();
         loop {
             match self.engine.poll_output() {
                 Output::Timeout(next) => return Drained { outputs, next },
                 output => {
-                    if let Some(conn) = output_conn(&output) {
-                        assert!(self.given.contains(&conn), "output to unknown {output:?}");
+                    for sent in output.clone().per_connection() {
+                        if let Some(conn) = output_conn(&sent) {
+                            assert!(self.given.contains(&conn), "output to unknown {sent:?}");
+                        }
                     }
                     outputs.push(output);
                     assert!(outputs.len() < MAX_OUTPUTS_PER_DRAIN, "drain never ends");

@@ -6,9 +6,9 @@
 //! Why no lock around the engine: only this thread touches it, so every decision is made in
 //! one place in a total order, exactly as the simulator drives it.
 //!
-//! Websocket data messages are framed here, not by each connection's writer: the recipients of
-//! a broadcast get clones of one payload `Bytes` in a row, and a [`FrameMemo`] turns them into
-//! clones of one framed `Bytes` (DESIGN §2 rule 6), which each writer copies out verbatim.
+//! Websocket data messages are framed here, not by each connection's writer: a broadcast's
+//! `Output::WsBroadcast` is framed once and every recipient gets a clone of that framed
+//! `Bytes` (DESIGN §2 rule 6), which each writer copies out verbatim.
 
 use std::collections::{HashMap, VecDeque};
 use std::sync::mpsc::{Receiver, RecvTimeoutError};
@@ -23,7 +23,7 @@ use iorelay_std::flush_window::{Routed, WINDOW};
 use iorelay_std::log;
 use iorelay_std::measurements::Measurements;
 use iorelay_std::persist::Persistence;
-use iorelay_std::wsframe::FrameMemo;
+use iorelay_std::wsframe::data_frame;
 
 use super::conn::Conn;
 use super::outbound::{Item, Pushed};
@@ -87,8 +87,6 @@ pub struct Driver {
     conns: HashMap<ConnId, Arc<Conn>>,
     inbox: Receiver<Msg>,
     deadline: Option<Instant>,
-    /// The frame of the last payload routed, shared by the recipients of a broadcast.
-    frames: FrameMemo,
     /// The Redis threads, in cluster mode.
     cluster: Option<iorelay_std::cluster::ClusterLink>,
     /// Connections given websocket frames without a wake-up, woken when the burst ends (at
@@ -124,7 +122,6 @@ impl Driver {
             conns: HashMap::new(),
             inbox,
             deadline,
-            frames: FrameMemo::new(),
             cluster: None,
             routed: Routed::new(WINDOW),
             measurements,
@@ -274,7 +271,6 @@ impl Driver {
             match self.engine.poll_output() {
                 Output::Timeout(at) => {
                     self.deadline = at;
-                    self.frames.forget();
                     return;
                 }
                 output => self.execute(output, pressure),
@@ -290,8 +286,13 @@ impl Driver {
             }
             Output::WsAccept { conn } => self.route(conn, Item::Accept, pressure),
             Output::WsSend { conn, frame } => {
-                let framed = self.frames.frame(&frame);
-                self.route_deferred(conn, Item::Message(framed), pressure);
+                self.route_deferred(conn, Item::Message(data_frame(&frame)), pressure);
+            }
+            Output::WsBroadcast { conns, frame } => {
+                let framed = data_frame(&frame);
+                for conn in conns {
+                    self.route_deferred(conn, Item::Message(framed.clone()), pressure);
+                }
             }
             Output::WsClose { conn, code, reason } => {
                 self.route(conn, Item::Close { code, reason }, pressure);
@@ -460,10 +461,11 @@ mod tests {
 
         let payload = Bytes::from(br#"42["news",1]"#.to_vec());
         let mut congested = VecDeque::new();
-        for conn in [a.id, b.id] {
-            let frame = Frame::Text(payload.clone());
-            driver.execute(Output::WsSend { conn, frame }, &mut congested);
-        }
+        let broadcast = Output::WsBroadcast {
+            conns: vec![a.id, b.id],
+            frame: Frame::Text(payload),
+        };
+        driver.execute(broadcast, &mut congested);
 
         let (to_a, weight_a) = queued(&a);
         let (to_b, weight_b) = queued(&b);
