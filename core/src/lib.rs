@@ -13,7 +13,8 @@
 //!    [`Engine::emit_to`], [`Engine::ack`], …).
 //! 2. **Drain rule:** after every input and every command, call [`Engine::poll_output`] until
 //!    it returns [`Output::Timeout`]. Each other output is something to do now: write an HTTP
-//!    reply, accept a websocket, send or close a websocket, or look at an [`Event`].
+//!    reply, accept a websocket, send on one websocket or on several (a broadcast's
+//!    [`Output::WsBroadcast`]), close a websocket, or look at an [`Event`].
 //! 3. `Output::Timeout(Some(at))` is the next deadline: when nothing arrives before `at`, feed
 //!    `Input::Timeout(at)`. `Timeout(None)`: nothing is due until the next input.
 //!
