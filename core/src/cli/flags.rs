@@ -8,7 +8,7 @@
 use clap::{Arg, ArgAction, ArgMatches, Args, FromArgMatches};
 
 use crate::settings::value::Kind;
-use crate::settings::{flag_help, Setting, SETTINGS};
+use crate::settings::{flag_help, Setting, Settings, SETTINGS};
 
 /// Flags for every setting (`serve`, `config show`).
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -66,10 +66,11 @@ setting_flags!(ClientFlags, client);
 /// Adds a flag for each setting `filter` keeps; values are checked by the setting's kind, so
 /// a bad value is a usage error naming the flag.
 fn augment(cmd: clap::Command, filter: fn(&&Setting) -> bool) -> clap::Command {
+    let defaults = Settings::defaults(false, &[]);
     SETTINGS.iter().filter(filter).fold(cmd, |cmd, setting| {
         let arg = Arg::new(setting.key)
             .long(setting.flag)
-            .help(flag_help(setting));
+            .help(flag_help(setting, &defaults));
         let kind = setting.kind;
         let arg = if kind == Kind::Bool {
             arg.action(ArgAction::SetTrue)

@@ -94,11 +94,12 @@ pub fn reference_markdown() -> String {
     out
 }
 
-/// What `--help` says about a setting's flag: its description, variables and default.
+/// What `--help` says about a setting's flag: its description, variables and its value in
+/// `defaults` (built once by the caller for all its flags: a relay builds its command line
+/// at every start, and every `iorelay emit` too).
 #[must_use]
-pub(crate) fn flag_help(setting: &super::Setting) -> String {
-    let defaults = Settings::defaults(false, &[]);
-    let default = match (setting.default_note, (setting.get)(&defaults)) {
+pub(crate) fn flag_help(setting: &super::Setting, defaults: &Settings) -> String {
+    let default = match (setting.default_note, (setting.get)(defaults)) {
         (Some(note), _) => note.to_owned(),
         (None, Some(value)) => setting.kind.render(&value),
         (None, None) => "not set".to_owned(),
