@@ -27,6 +27,8 @@ step "release binaries"
 cargo build --release -p iorelay-smol -p iorelay-std
 # Where cargo put them (CARGO_TARGET_DIR may move the target directory).
 release="$(cd "${CARGO_TARGET_DIR:-target}" && pwd)/release"
+step "link order: start-up code is where scripts/symbol-order.txt puts it (RSS at start)"
+scripts/check-link-order.sh "$release/iorelay" "$release/iorelay-std"
 for bin in iorelay iorelay-std; do
   step "conformance suites (Engine.IO v4, Socket.IO v5) against $bin"
   tests/conformance/run.sh "$release/$bin" serve --conformance --port 3000
