@@ -323,40 +323,39 @@ impl World {
             self.fail(&format!("the driver misused the relay: {err}"));
         }
         let now = self.now;
-        loop {
-            match self.relay.poll_output() {
-                Output::Timeout(next) => {
-                    self.relay_next = next;
-                    break;
-                }
-                Output::HttpReply { conn, response } if conn.0 >= PUBLISHER_CONNS => {
-                    if response.status / 100 == 2 {
-                        self.accepted += 1;
-                    } else {
-                        self.fail(&format!("publish refused: {response:?}"));
+        'drain: loop {
+            // A broadcast as the messages each of its connections gets.
+            for output in self.relay.poll_output().per_connection() {
+                match output {
+                    Output::Timeout(next) => {
+                        self.relay_next = next;
+                        break 'drain;
                     }
-                }
-                Output::HttpReply { conn, response } => self.link.engine_sends(
-                    now,
-                    Net::HttpReply {
-                        conn,
-                        status: response.status,
-                        body: response.body,
-                    },
-                ),
-                Output::WsAccept { conn } => self.link.engine_sends(now, Net::WsAccepted { conn }),
-                Output::WsSend { conn, frame } => {
-                    self.link.engine_sends(now, Net::WsFrame { conn, frame });
-                }
-                Output::WsBroadcast { conns, frame } => {
-                    for conn in conns {
-                        let frame = frame.clone();
+                    Output::HttpReply { conn, response } if conn.0 >= PUBLISHER_CONNS => {
+                        if response.status / 100 == 2 {
+                            self.accepted += 1;
+                        } else {
+                            self.fail(&format!("publish refused: {response:?}"));
+                        }
+                    }
+                    Output::HttpReply { conn, response } => self.link.engine_sends(
+                        now,
+                        Net::HttpReply {
+                            conn,
+                            status: response.status,
+                            body: response.body,
+                        },
+                    ),
+                    Output::WsAccept { conn } => {
+                        self.link.engine_sends(now, Net::WsAccepted { conn })
+                    }
+                    Output::WsSend { conn, frame } => {
                         self.link.engine_sends(now, Net::WsFrame { conn, frame });
                     }
+                    Output::WsClose { conn, .. } => self.link.server_closes(now, conn),
+                    Output::Persist(event) => self.store.push(event),
+                    _ => {}
                 }
-                Output::WsClose { conn, .. } => self.link.server_closes(now, conn),
-                Output::Persist(event) => self.store.push(event),
-                _ => {}
             }
         }
     }

@@ -43,34 +43,26 @@ impl Bench {
         }
     }
 
-    fn record_ws(&mut self, conn: ConnId, text: &[u8]) {
-        self.ws
-            .entry(conn.0)
-            .or_default()
-            .push(String::from_utf8_lossy(text).into_owned());
-    }
-
     fn feed(&mut self, input: Input) {
         self.relay.handle_input(input).expect("no misuse");
         loop {
-            match self.relay.poll_output() {
-                Output::Timeout(_) => return,
-                Output::HttpReply { conn, response } => {
-                    self.replies.insert(conn.0, response);
-                }
-                Output::WsSend {
-                    conn,
-                    frame: Frame::Text(text),
-                } => self.record_ws(conn, &text),
-                Output::WsBroadcast {
-                    conns,
-                    frame: Frame::Text(text),
-                } => {
-                    for conn in conns {
-                        self.record_ws(conn, &text);
+            // A broadcast as the messages each of its connections gets.
+            for output in self.relay.poll_output().per_connection() {
+                match output {
+                    Output::Timeout(_) => return,
+                    Output::HttpReply { conn, response } => {
+                        self.replies.insert(conn.0, response);
                     }
+                    Output::WsSend {
+                        conn,
+                        frame: Frame::Text(text),
+                    } => self
+                        .ws
+                        .entry(conn.0)
+                        .or_default()
+                        .push(String::from_utf8_lossy(&text).into_owned()),
+                    _ => {}
                 }
-                _ => {}
             }
         }
     }

@@ -36,57 +36,52 @@ impl Sim {
         }
     }
 
-    /// Queues a message the engine sent on websocket `conn` for the client to read.
-    fn ws_message(&mut self, conn: ConnId, frame: &Frame) {
-        let msg = match frame {
-            Frame::Text(t) => Msg::Text(String::from_utf8_lossy(t).into_owned()),
-            Frame::Binary(b) => Msg::Binary(b.to_vec()),
-        };
-        self.ws_queue
-            .entry(conn.0)
-            .or_default()
-            .push_back(WsEvent::Msg(msg));
-    }
-
     fn drain(&mut self) {
         loop {
-            match self.engine.poll_output() {
-                Output::Timeout(_) => return,
-                Output::HttpReply { conn, response } => {
-                    let reply = HttpReply {
-                        status: response.status,
-                        headers: response
-                            .headers
-                            .iter()
-                            .map(|(n, v)| (n.to_ascii_lowercase(), v.clone()))
-                            .collect(),
-                        body: response.body.to_vec(),
-                    };
-                    self.replies.insert(conn.0, reply);
-                }
-                Output::WsAccept { conn } => {
-                    self.ws_open.insert(conn.0, true);
-                }
-                Output::WsSend { conn, frame } => self.ws_message(conn, &frame),
-                Output::WsBroadcast { conns, frame } => {
-                    for conn in conns {
-                        self.ws_message(conn, &frame);
+            // A broadcast as the messages each of its connections gets.
+            for output in self.engine.poll_output().per_connection() {
+                match output {
+                    Output::Timeout(_) => return,
+                    Output::HttpReply { conn, response } => {
+                        let reply = HttpReply {
+                            status: response.status,
+                            headers: response
+                                .headers
+                                .iter()
+                                .map(|(n, v)| (n.to_ascii_lowercase(), v.clone()))
+                                .collect(),
+                            body: response.body.to_vec(),
+                        };
+                        self.replies.insert(conn.0, reply);
                     }
-                }
-                Output::WsClose { conn, code, .. } => {
-                    let was_open = self.ws_open.insert(conn.0, false) == Some(true);
-                    if was_open {
+                    Output::WsAccept { conn } => {
+                        self.ws_open.insert(conn.0, true);
+                    }
+                    Output::WsSend { conn, frame } => {
+                        let msg = match frame {
+                            Frame::Text(t) => Msg::Text(String::from_utf8_lossy(&t).into_owned()),
+                            Frame::Binary(b) => Msg::Binary(b.to_vec()),
+                        };
                         self.ws_queue
                             .entry(conn.0)
                             .or_default()
-                            .push_back(WsEvent::Closed(Some(code)));
-                        self.input(Input::ConnClosed {
-                            now: self.now,
-                            conn,
-                        });
+                            .push_back(WsEvent::Msg(msg));
                     }
+                    Output::WsClose { conn, code, .. } => {
+                        let was_open = self.ws_open.insert(conn.0, false) == Some(true);
+                        if was_open {
+                            self.ws_queue
+                                .entry(conn.0)
+                                .or_default()
+                                .push_back(WsEvent::Closed(Some(code)));
+                            self.input(Input::ConnClosed {
+                                now: self.now,
+                                conn,
+                            });
+                        }
+                    }
+                    _ => {}
                 }
-                _ => {}
             }
         }
     }

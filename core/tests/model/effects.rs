@@ -36,9 +36,6 @@ impl Effects {
                 Output::WsSend { conn, .. } => {
                     fx.ws_sends.insert(conn.0);
                 }
-                Output::WsBroadcast { conns, .. } => {
-                    fx.ws_sends.extend(conns.iter().map(|conn| conn.0));
-                }
                 Output::WsClose { conn, .. } => {
                     fx.ws_closes.insert(conn.0);
                 }
